@@ -1,0 +1,1 @@
+"""asyncrender: batch LaTeX-to-PNG rendering with a crash-safe per-file cache."""

@@ -1,0 +1,84 @@
+"""The render backend interface, shared by every backend.
+
+A backend runs inside a worker process. It gets a batch of ``RenderItem``s (possibly from several
+papers) and the ``RenderSettings``, writes one PNG per item that renders, and returns one
+``ItemOutcome`` per item, in order. It never raises for a bad item: a failure is an outcome with an
+error kind and a message, so that one item never takes its neighbours down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from asyncrender.config import RenderSettings
+
+ItemType = Literal["display", "inline", "raw"]
+ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
+
+# Error kinds an outcome or a cache entry can carry. "crash" and "timeout" are transient:
+# ``--resume`` always retries files that hold them.
+ERROR_KINDS = ("input", "latex", "unsupported", "timeout", "too_large", "crash", "io")
+TRANSIENT_ERROR_KINDS = frozenset({"crash", "timeout"})
+
+
+@dataclass(frozen=True)
+class RenderItem:
+    latex: str
+    type: ItemType
+    out_path: Path
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What became of one item: an image of ``width`` x ``height`` pixels, or an error."""
+
+    width: int = 0
+    height: int = 0
+    error_kind: str | None = None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
+
+    @staticmethod
+    def failed(kind: str, message: str) -> ItemOutcome:
+        return ItemOutcome(error_kind=kind, message=message)
+
+
+class Backend(Protocol):
+    name: str
+
+    def version(self) -> str:
+        """Names the software that makes the pixels (part of the cache's config fingerprint)."""
+        ...
+
+    def render(self, items: Sequence[RenderItem], settings: RenderSettings) -> list[ItemOutcome]:
+        ...
+
+
+def publish_file(data: bytes, out_path: Path) -> None:
+    """Write ``data`` to ``out_path`` whole or not at all (temp file + rename in the same folder).
+
+    A reader, or a crash, never sees a truncated image under the final name.
+    """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk; ``ValueError`` if ``data`` is not a PNG."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
