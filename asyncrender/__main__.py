@@ -1,0 +1,3 @@
+from asyncrender.cli import main
+
+main()

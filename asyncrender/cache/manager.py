@@ -1,0 +1,265 @@
+"""The cache folder on disk: one small entry file per input, no lock anywhere.
+
+    cache_dir/metadata.json            {"format": "asyncrender-cache", "version": 1, "created_at": ...}
+    cache_dir/file_caches/<md5>.cache  one entry per input file (see ``cache.entry``)
+    cache_dir/summary.json             totals over all entries (see ``cache.summary``)
+
+Every write goes to a temp file in the same folder and is renamed over the final name, so a crash
+leaves an entry whole or absent, and two writers of one entry never interleave (the last rename
+wins). The plain methods are the API the old tool's users know; the ``a``-prefixed twins run the
+same code in one thread hop each (aiofiles' executor wrapper), for the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiofiles.os
+
+from asyncrender.cache.entry import (
+    ENTRY_SUFFIX,
+    CorruptEntry,
+    decode_entry,
+    encode_entry,
+    entry_file_name,
+)
+from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry, legacy_mapping
+from asyncrender.cache.summary import SummaryBuilder
+from asyncrender.inputs import normalise_key
+
+log = logging.getLogger("asyncrender")
+
+CACHE_FORMAT = "asyncrender-cache"
+CACHE_VERSION = 1
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_SECONDS = 300.0
+_HOST = socket.gethostname()
+
+
+class CacheFormatError(RuntimeError):
+    """The folder holds a cache this version cannot use; nothing in it was touched."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` via a uniquely named temp file in the same folder and a rename.
+
+    The temp name carries host and pid, so that ``cleanup_temp_files`` can tell an orphan from a
+    file another live run is writing. With ``fsync``, the file and then its folder are synced, so
+    the rename survives a power cut too.
+    """
+    tmp = path.with_name(f"{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@dataclass(frozen=True)
+class ScannedEntry:
+    """One file of ``file_caches/``: its entry, or why it cannot be trusted."""
+
+    path: Path
+    entry: dict[str, Any] | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    migrated: int
+    already_present: int
+    malformed: int
+
+
+class DistributedCacheManager:
+    def __init__(self, cache_dir: str | os.PathLike[str], *, fsync: bool = False, create: bool = True) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.entries_dir = self.cache_dir / "file_caches"
+        self.fsync = fsync
+        self.metadata = self._open(create)
+
+    def _open(self, create: bool) -> dict[str, Any]:
+        meta_path = self.cache_dir / "metadata.json"
+        try:
+            meta = json.loads(meta_path.read_bytes())
+        except FileNotFoundError:
+            if not create:
+                raise CacheFormatError(f"{self.cache_dir}: not a cache folder (no metadata.json)") from None
+            self.entries_dir.mkdir(parents=True, exist_ok=True)
+            meta = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "created_at": utc_now()}
+            write_atomic(meta_path, json.dumps(meta, indent=2).encode(), self.fsync)
+            return meta
+        except (OSError, ValueError) as exc:
+            raise CacheFormatError(f"{meta_path}: unreadable cache metadata: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+            raise CacheFormatError(f"{meta_path}: not an asyncrender cache (format {meta.get('format')!r})"
+                                   if isinstance(meta, dict) else f"{meta_path}: not an asyncrender cache")
+        if meta.get("version") != CACHE_VERSION:
+            raise CacheFormatError(
+                f"{meta_path}: cache version {meta.get('version')!r}; this asyncrender reads version "
+                f"{CACHE_VERSION} only (a newer asyncrender made it?). Nothing was changed."
+            )
+        self.entries_dir.mkdir(exist_ok=True)
+        return meta
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def entry_path(self, file_path: str | os.PathLike[str]) -> Path:
+        return self.entries_dir / entry_file_name(normalise_key(os.fspath(file_path)))
+
+    def save_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any]) -> None:
+        """Write the entry of ``file_path`` (its ``file`` field is set to the key)."""
+        key = normalise_key(os.fspath(file_path))
+        entry = {**entry, "file": key}
+        write_atomic(self.entries_dir / entry_file_name(key), encode_entry(entry), self.fsync)
+
+    def load_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+        """The entry of ``file_path``, or ``None`` if absent or corrupt (a corrupt one is logged)."""
+        path = self.entry_path(file_path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return decode_entry(data, path.name)
+        except CorruptEntry as exc:
+            log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
+            return None
+
+    def is_file_cached(self, file_path: str | os.PathLike[str]) -> bool:
+        return self.load_file_cache(file_path) is not None
+
+    def scan(self) -> Iterator[ScannedEntry]:
+        """Every entry file, read and checked, in directory order (no sorting: a million is fine)."""
+        with os.scandir(self.entries_dir) as it:
+            for dirent in it:
+                if not dirent.name.endswith(ENTRY_SUFFIX):
+                    continue
+                path = Path(dirent.path)
+                try:
+                    yield ScannedEntry(path, decode_entry(path.read_bytes(), dirent.name), None)
+                except CorruptEntry as exc:
+                    yield ScannedEntry(path, None, str(exc))
+                except OSError as exc:
+                    yield ScannedEntry(path, None, f"unreadable: {exc.strerror or exc}")
+
+    def iter_entries(self) -> Iterator[dict[str, Any]]:
+        """Every valid entry; corrupt ones are logged and skipped."""
+        for scanned in self.scan():
+            if scanned.entry is not None:
+                yield scanned.entry
+            else:
+                log.warning("cache entry %s is corrupt and skipped: %s", scanned.path, scanned.problem)
+
+    def cleanup_temp_files(self, max_age: float = STALE_TEMP_SECONDS) -> int:
+        """Remove temp files a crash left: those of a dead process on this host, or old ones."""
+        removed = 0
+        now = time.time()
+        for folder in (self.cache_dir, self.entries_dir):
+            with os.scandir(folder) as it:
+                for dirent in it:
+                    if dirent.name.endswith(TEMP_SUFFIX) and _is_orphan(dirent, now, max_age):
+                        Path(dirent.path).unlink(missing_ok=True)
+                        removed += 1
+        return removed
+
+    # -- summary and migration -----------------------------------------------------------------
+
+    def save_summary(self) -> dict[str, Any]:
+        builder = SummaryBuilder()
+        for entry in self.iter_entries():
+            builder.add(entry)
+        summary = builder.result(utc_now())
+        write_atomic(self.cache_dir / "summary.json", json.dumps(summary, indent=2).encode(), self.fsync)
+        return summary
+
+    def migrate_legacy(self, legacy_file: str | os.PathLike[str]) -> MigrationReport:
+        """Per-file entries from a legacy single-file cache; existing entries are never overwritten."""
+        source = os.fspath(legacy_file)
+        with open(source, "rb") as f:
+            mapping = legacy_mapping(json.load(f))
+        migrated = present = malformed = 0
+        when = utc_now()
+        for path, old in mapping.items():
+            try:
+                entry = convert_legacy_entry(path, old, source, when)
+            except MalformedLegacyEntry as exc:
+                log.warning("%s: legacy entry skipped: %s", source, exc)
+                malformed += 1
+                continue
+            target = self.entries_dir / entry_file_name(entry["file"])
+            if target.exists():
+                present += 1
+                continue
+            write_atomic(target, encode_entry(entry), self.fsync)
+            migrated += 1
+        return MigrationReport(migrated=migrated, already_present=present, malformed=malformed)
+
+    def migrate_from_legacy_cache(self, legacy_file: str | os.PathLike[str]) -> int:
+        """The old tool's name: migrate and return how many entries were written."""
+        return self.migrate_legacy(legacy_file).migrated
+
+    # -- async twins, one thread hop each --------------------------------------------------------
+
+    async def asave_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any]) -> None:
+        await _in_thread(self.save_file_cache, file_path, entry)
+
+    async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = await _in_thread(self.load_file_cache, file_path)
+        return result
+
+    async def asave_summary(self) -> dict[str, Any]:
+        result: dict[str, Any] = await _in_thread(self.save_summary)
+        return result
+
+
+@aiofiles.os.wrap  # type: ignore[untyped-decorator,unused-ignore]
+def _in_thread(func: Any, *args: Any) -> Any:
+    return func(*args)
+
+
+def _is_orphan(dirent: os.DirEntry[str], now: float, max_age: float) -> bool:
+    # <final name>.<host>.<pid>.<random>.tmp; the host name may itself hold dots.
+    parts = dirent.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+    if (len(parts) == 3 and parts[0].endswith("." + _HOST) and parts[1].isdigit()
+            and not _pid_alive(int(parts[1]))):
+        return True
+    try:
+        return now - dirent.stat().st_mtime > max_age
+    except FileNotFoundError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

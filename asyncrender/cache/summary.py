@@ -1,0 +1,61 @@
+"""Totals over cache entries (what ``summary.json`` holds). Pure: entries in, a dict out.
+
+Fields:
+- ``files``: entries in all, and ``by_status`` (success / partial / failed);
+- ``items``: ``rendered`` (images) and ``failed`` (item errors, plus one per file that failed whole);
+- ``failures_by_kind``: error kind -> count;
+- ``render_seconds``: the sum of the entries' ``seconds``;
+- ``migrated``: entries that came from a legacy cache;
+- ``generated_at``: when it was made (ISO 8601, UTC).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from asyncrender.cache.entry import STATUSES
+
+
+class SummaryBuilder:
+    """Accumulates entries one at a time, so a million entries need no list in memory."""
+
+    def __init__(self) -> None:
+        self.by_status: Counter[str] = Counter({s: 0 for s in STATUSES})
+        self.kinds: Counter[str] = Counter()
+        self.rendered = 0
+        self.failed = 0
+        self.seconds = 0.0
+        self.migrated = 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.by_status[entry["status"]] += 1
+        images = entry.get("images") or []
+        errors = entry.get("errors") or []
+        self.rendered += len(images)
+        self.failed += len(errors)
+        for error in errors:
+            self.kinds[str(error.get("kind", "unknown")) if isinstance(error, dict) else "unknown"] += 1
+        seconds = entry.get("seconds")
+        if isinstance(seconds, int | float):
+            self.seconds += seconds
+        if entry.get("migrated"):
+            self.migrated += 1
+
+    def result(self, generated_at: str) -> dict[str, Any]:
+        return {
+            "files": {"total": sum(self.by_status.values()), "by_status": dict(self.by_status)},
+            "items": {"rendered": self.rendered, "failed": self.failed},
+            "failures_by_kind": dict(sorted(self.kinds.items())),
+            "render_seconds": round(self.seconds, 3),
+            "migrated": self.migrated,
+            "generated_at": generated_at,
+        }
+
+
+def summarise(entries: Iterable[dict[str, Any]], generated_at: str) -> dict[str, Any]:
+    builder = SummaryBuilder()
+    for entry in entries:
+        builder.add(entry)
+    return builder.result(generated_at)

@@ -1,0 +1,232 @@
+"""Reading input: the file list (streamed) and the extracted JSON files it names.
+
+The parsing functions are pure (bytes in, ``Paper`` or ``InputError`` out); only ``read_file_list``
+does I/O, in chunks, so a list of ten million lines never sits in memory and costs one thread hop
+per chunk rather than per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import stat
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiofiles
+import anyio.to_thread
+
+from asyncrender.render.base import ITEM_TYPES, ItemType
+
+EXTRACTED_SUFFIX = "_extracted.json"
+LIST_CHUNK_BYTES = 1 << 20
+MAX_INPUT_BYTES = 64 << 20
+
+
+class InputError(ValueError):
+    """An input file that cannot be used as a whole; the message names the file and the place."""
+
+
+@dataclass(frozen=True)
+class ListedFile:
+    """One input file: ``key`` identifies it in the cache, ``path`` is where to read it."""
+
+    key: str
+    path: str
+
+
+@dataclass(frozen=True)
+class PaperItem:
+    id: str
+    type: ItemType
+    latex: str
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    """An item of an otherwise good file that cannot be rendered (it fails alone, kind ``input``)."""
+
+    id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Paper:
+    paper_id: str
+    items: tuple[PaperItem, ...]
+    problems: tuple[ItemProblem, ...] = field(default=())
+
+
+def normalise_key(path: str) -> str:
+    """The cache key of a path as listed: ``posixpath.normpath`` of it, so ``./a.json``, ``a.json``
+    and ``x/../a.json`` are one key. A relative path stays relative: a cache moves with its corpus."""
+    if not path:
+        raise InputError("empty path")
+    return posixpath.normpath(path.replace(os.sep, "/"))
+
+
+def listed_file(line: str, base_dir: str | None) -> ListedFile:
+    """A path as listed, keyed as listed, read relative to ``base_dir`` (the list's folder)."""
+    key = normalise_key(line)
+    path = line if base_dir is None or os.path.isabs(line) else os.path.join(base_dir, line)
+    return ListedFile(key=key, path=path)
+
+
+def list_lines(text: str) -> list[str]:
+    """The paths in a piece of a file list: blank lines and ``#`` comments skipped."""
+    out = []
+    for raw in text.split("\n"):
+        line = raw.rstrip("\r").strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    return out
+
+
+async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[ListedFile]]:
+    """Stream a file list (``-``: standard input) as chunks of ``ListedFile``.
+
+    Reads ``LIST_CHUNK_BYTES`` at a time; a line cut by a chunk boundary is carried to the next.
+    Invalid UTF-8 in a line is kept byte for byte (surrogateescape), so odd file names still open.
+    """
+    base_dir = None if str(source) == "-" else os.path.dirname(os.fspath(source))
+    carry = b""
+    async for chunk in _read_chunks(source):
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        lines = list_lines(data[:cut].decode("utf-8", "surrogateescape"))
+        if lines:
+            yield [listed_file(line, base_dir) for line in lines]
+    lines = list_lines(carry.decode("utf-8", "surrogateescape"))
+    if lines:
+        yield [listed_file(line, base_dir) for line in lines]
+
+
+async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
+    if str(source) == "-":
+        stdin = sys.stdin.buffer
+        while chunk := await anyio.to_thread.run_sync(stdin.read1, LIST_CHUNK_BYTES):
+            yield chunk
+        return
+    async with aiofiles.open(source, "rb") as f:
+        while chunk := await f.read(LIST_CHUNK_BYTES):
+            yield chunk
+
+
+def default_paper_id(path: str) -> str:
+    name = os.path.basename(path)
+    if name.endswith(EXTRACTED_SUFFIX):
+        return name[: -len(EXTRACTED_SUFFIX)] or name
+    return name.rsplit(".", 1)[0] or name
+
+
+def parse_extracted(data: bytes, source: str) -> Paper:
+    """Parse an extracted file (object with ``items``, or a bare list of LaTeX strings).
+
+    A file that is not usable as a whole raises ``InputError``; a bad item becomes an
+    ``ItemProblem`` and its neighbours are kept.
+    """
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    paper_id = default_paper_id(source)
+    if isinstance(doc, dict):
+        if "paper_id" in doc:
+            if not isinstance(doc["paper_id"], str | int) or isinstance(doc["paper_id"], bool):
+                raise InputError(f"{source}: paper_id must be a string, not {_json_type(doc['paper_id'])}")
+            paper_id = str(doc["paper_id"])
+            if not paper_id.strip():
+                raise InputError(f"{source}: paper_id is empty")
+        if "items" not in doc:
+            raise InputError(f"{source}: no 'items' list")
+        raw_items = doc["items"]
+        where = "items"
+        if not isinstance(raw_items, list):
+            raise InputError(f"{source}: 'items' must be a list, not {_json_type(raw_items)}")
+    elif isinstance(doc, list):
+        raw_items, where = doc, ""
+    else:
+        raise InputError(f"{source}: expected an object with 'items' or a list, not {_json_type(doc)}")
+    if not raw_items:
+        raise InputError(f"{source}: no items")
+    items: list[PaperItem] = []
+    problems: list[ItemProblem] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_items):
+        place = f"{source}: {where}[{index}]"
+        item_id = _item_id(raw, index)
+        try:
+            item = _parse_item(raw, item_id, place)
+            if item_id in seen:
+                raise InputError(f"{place}: duplicate id {item_id!r}")
+            items.append(item)
+        except InputError as exc:
+            problems.append(ItemProblem(id=item_id if item_id not in seen else f"{item_id}#{index}", message=str(exc)))
+        seen.add(item_id)
+    return Paper(paper_id=paper_id, items=tuple(items), problems=tuple(problems))
+
+
+def _item_id(raw: Any, index: int) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str | int) and not isinstance(raw.get("id"), bool):
+        return str(raw["id"])
+    return str(index)
+
+
+def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
+    if isinstance(raw, str):
+        return PaperItem(id=item_id, type="display", latex=raw)
+    if not isinstance(raw, dict):
+        raise InputError(f"{place}: an item must be an object or a string, not {_json_type(raw)}")
+    if "id" in raw and (not isinstance(raw["id"], str | int) or isinstance(raw["id"], bool) or raw["id"] == ""):
+        raise InputError(f"{place}: id must be a non-empty string or an integer")
+    latex = raw.get("latex")
+    if not isinstance(latex, str):
+        raise InputError(f"{place}: 'latex' must be a string, not {_json_type(latex)}")
+    if not latex.strip():
+        raise InputError(f"{place}: 'latex' is empty")
+    if "\x00" in latex:
+        raise InputError(f"{place}: 'latex' contains a NUL character")
+    kind = raw.get("type", "display")
+    if kind not in ITEM_TYPES:
+        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {kind!r}")
+    return PaperItem(id=item_id, type=kind, latex=latex)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
+    """The bytes and stat of an input file, read through one open file descriptor (so they agree).
+
+    Opened non-blocking so that a FIFO among the inputs fails instead of hanging the worker.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file")
+        if st.st_size > MAX_INPUT_BYTES:
+            raise InputError(f"{path}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
+        try:
+            return f.read(MAX_INPUT_BYTES + 1), st
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None

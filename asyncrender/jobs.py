@@ -1,0 +1,75 @@
+"""What a render job is, and how listed files are packed into jobs. Pure: no I/O.
+
+A job carries one or more input files to one worker; the backend then typesets all their items
+together (the TeX backend packs them into batches, so small papers share one TeX run). Results come
+back per file, so the cache keeps one entry per file whatever the packing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asyncrender.cache.entry import InputFingerprint
+from asyncrender.config import RenderSettings
+from asyncrender.inputs import ListedFile
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    files: tuple[ListedFile, ...]
+    settings: RenderSettings  # ``renderer`` already resolved (never "auto")
+    output_dir: str
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a worker made of one input file; the orchestrator turns it into a cache entry."""
+
+    key: str
+    paper_id: str | None
+    images: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    input_fp: InputFingerprint | None
+    seconds: float
+
+
+def failed_outcome(listed: ListedFile, kind: str, message: str,
+                   input_fp: InputFingerprint | None = None) -> FileOutcome:
+    """An outcome for a file that failed whole (bad input, a worker that kept crashing)."""
+    return FileOutcome(
+        key=listed.key,
+        paper_id=None,
+        images=[],
+        errors=[{"id": None, "kind": kind, "message": message}],
+        input_fp=input_fp,
+        seconds=0.0,
+    )
+
+
+def pack_jobs(
+    files: Sequence[tuple[ListedFile, int]], *, slots: int, files_per_job: int, bytes_per_job: int
+) -> list[list[ListedFile]]:
+    """Group ``(file, size in bytes)`` pairs, in list order, into jobs.
+
+    A job takes files until it holds ``files_per_job`` files or ``bytes_per_job`` bytes (a file
+    larger than that goes alone). So that packing never starves a worker, a job also holds no more
+    than its fair share of this chunk: ``ceil(len(files) / slots)`` files, ``slots`` being the
+    number of jobs the run keeps in flight.
+    """
+    if not files:
+        return []
+    per_job = max(1, min(files_per_job, math.ceil(len(files) / max(1, slots))))
+    jobs: list[list[ListedFile]] = []
+    current: list[ListedFile] = []
+    size = 0
+    for listed, nbytes in files:
+        if current and (len(current) >= per_job or size + nbytes > bytes_per_job):
+            jobs.append(current)
+            current, size = [], 0
+        current.append(listed)
+        size += nbytes
+    jobs.append(current)
+    return jobs

@@ -1,0 +1,62 @@
+"""The CLI's progress bar: files done (of the total, once counted), items/s, failures, ETA."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from asyncrender.inputs import list_lines
+from asyncrender.pipeline import FileResult
+
+
+def count_listed(file_list: str) -> int:
+    """How many paths a file list names (read in 1 MiB chunks; for the ETA only)."""
+    count = 0
+    carry = b""
+    with open(file_list, "rb") as f:
+        while chunk := f.read(1 << 20):
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            count += len(list_lines(data[:cut].decode("utf-8", "replace")))
+            carry = data[cut:]
+    return count + len(list_lines(carry.decode("utf-8", "replace")))
+
+
+class RunProgress:
+    def __init__(self, *, enabled: bool, console: Console) -> None:
+        self.enabled = enabled
+        self._progress = Progress(
+            TextColumn("[bold]rendering"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files · {task.fields[rate]} items/s · {task.fields[failed]} failed"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self._task = self._progress.add_task("render", total=None, rate="0", failed=0)
+        self._start = time.monotonic()
+        self._items = 0
+        self._failed = 0
+
+    def set_total(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
+    def advance(self, result: FileResult) -> None:
+        if not result.skipped:
+            self._items += result.images + result.failed_items
+            self._failed += result.failed_items
+        rate = self._items / max(time.monotonic() - self._start, 1e-9)
+        self._progress.update(self._task, advance=1, rate=f"{rate:.0f}", failed=self._failed)
+
+    def __enter__(self) -> RunProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._progress.__exit__(exc_type, exc, tb)

@@ -1,0 +1,64 @@
+"""The pip-only backend: matplotlib's mathtext, for machines without TeX.
+
+Mathtext knows a subset of TeX math: no environments (``tabular``, ``align*``, ``pmatrix``), no
+``\\displaystyle`` stacking. A ``raw`` item is therefore ``unsupported``; a formula mathtext cannot
+parse fails as ``latex`` with its parser's message. Items are rendered one by one; there is no TeX
+start-up cost to amortise here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from asyncrender.config import RenderSettings
+from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
+
+
+class MathtextBackend:
+    name = "mathtext"
+
+    def version(self) -> str:
+        import matplotlib
+
+        return f"matplotlib {matplotlib.__version__}"
+
+    def render(self, items: Sequence[RenderItem], settings: RenderSettings) -> list[ItemOutcome]:
+        return [self._render_one(item, settings) for item in items]
+
+    def _render_one(self, item: RenderItem, settings: RenderSettings) -> ItemOutcome:
+        if item.type == "raw":
+            return ItemOutcome.failed("unsupported", "mathtext cannot typeset raw LaTeX (tables, environments)")
+        try:
+            data = _draw(item.latex, settings)
+        except ValueError as exc:
+            return ItemOutcome.failed("latex", f"mathtext: {' '.join(str(exc).split())}")
+        width, height = png_size(data)
+        if width * height > settings.max_pixels:
+            return ItemOutcome.failed("too_large", f"{width}x{height} pixels, over max_pixels {settings.max_pixels}")
+        try:
+            publish_file(data, item.out_path)
+        except OSError as exc:
+            return ItemOutcome.failed("io", f"cannot write {item.out_path}: {exc.strerror or exc}")
+        return ItemOutcome(width=width, height=height)
+
+
+def _draw(latex: str, settings: RenderSettings) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    # Figure (not pyplot): no global state, nothing to close. The text is drawn once to measure it,
+    # then the figure is sized to it, as mathtext.math_to_image does.
+    fig = Figure(figsize=(0.01, 0.01))
+    text = fig.text(0, 0, f"${latex}$", fontproperties=FontProperties(size=settings.font_size),
+                    color=settings.foreground)
+    transparent = settings.background == "transparent"
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=settings.dpi, format="png", bbox_inches="tight",
+                pad_inches=settings.padding / settings.dpi, transparent=transparent,
+                facecolor="none" if transparent else settings.background)
+    del text
+    return buf.getvalue()

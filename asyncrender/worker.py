@@ -1,0 +1,99 @@
+"""What runs inside a worker process: read each input file, render its items, report per file.
+
+Everything here is synchronous and process-local; the orchestrator only sees ``render_job``'s
+return value. A worker never raises for bad input or a bad item: those become errors in the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asyncrender.cache.entry import InputFingerprint
+from asyncrender.inputs import InputError, ListedFile, Paper, parse_extracted, read_extracted
+from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
+from asyncrender.naming import item_file_names, paper_dir
+from asyncrender.render import get_backend
+from asyncrender.render.base import Backend, ItemOutcome, RenderItem
+
+_backends: dict[str, Backend] = {}
+
+
+def init_worker() -> None:
+    """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@dataclass
+class _Prepared:
+    listed: ListedFile
+    paper: Paper
+    fingerprint: InputFingerprint
+    items: list[RenderItem]
+    seconds: float
+
+
+def _backend(name: str) -> Backend:
+    if name not in _backends:
+        _backends[name] = get_backend(name)
+    return _backends[name]
+
+
+def render_job(job: RenderJob) -> list[FileOutcome]:
+    """Render every item of every file in ``job``; one outcome per file, in job order."""
+    outcomes: dict[str, FileOutcome] = {}
+    prepared: list[_Prepared] = []
+    out_root = Path(job.output_dir)
+    for listed in job.files:
+        start = time.perf_counter()
+        fingerprint = None
+        try:
+            data, st = read_extracted(listed.path)
+            fingerprint = InputFingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+            paper = parse_extracted(data, listed.path)
+        except InputError as exc:
+            # The fingerprint (when the file could be read) lets --resume skip it until it changes.
+            outcomes[listed.key] = failed_outcome(listed, "input", str(exc), fingerprint)
+            continue
+        folder = paper_dir(out_root, paper.paper_id)
+        names = item_file_names(item.id for item in paper.items)
+        items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]
+        prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start))
+
+    all_items = [item for p in prepared for item in p.items]
+    start = time.perf_counter()
+    try:
+        results = _backend(job.settings.renderer).render(all_items, job.settings) if all_items else []
+    except Exception as exc:  # a backend bug must not lose the neighbours' files
+        crash = ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")
+        results = [crash] * len(all_items)
+    render_seconds = time.perf_counter() - start
+
+    position = 0
+    for p in prepared:
+        mine = results[position : position + len(p.items)]
+        position += len(p.items)
+        share = render_seconds * len(p.items) / len(all_items) if all_items else 0.0
+        outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share)
+    return [outcomes[listed.key] for listed in job.files]
+
+
+def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> FileOutcome:
+    images: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = [{"id": prob.id, "kind": "input", "message": prob.message}
+                                    for prob in p.paper.problems]
+    for paper_item, item, result in zip(p.paper.items, p.items, results, strict=True):
+        if result.ok:
+            images.append({"id": paper_item.id, "path": str(item.out_path), "width": result.width,
+                           "height": result.height, "type": item.type, "latex": item.latex})
+        else:
+            # An image left by an earlier run of this item would now be stale: remove it.
+            item.out_path.unlink(missing_ok=True)
+            errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message,
+                           "type": item.type, "latex": item.latex})
+    return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,
+                       input_fp=p.fingerprint, seconds=seconds)
