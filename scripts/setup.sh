@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up a machine for asyncrender: TeX Live (Debian/Ubuntu packages) and the Python package.
+#   bash scripts/setup.sh           the tool itself
+#   bash scripts/setup.sh --test    the tool and what the tests and benchmarks need
+# On other systems install TeX Live with latex, dvipng, preview.sty and mylatexformat by hand
+# (e.g. MacTeX, or `tlmgr install preview mylatexformat dvipng`); without TeX, asyncrender falls
+# back to matplotlib's mathtext.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tex_packages=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
+              texlive-latex-extra preview-latex-style dvipng)
+if ! { command -v latex && command -v dvipng && kpsewhich preview.sty && kpsewhich mylatexformat.ltx; } >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${tex_packages[@]}" >/dev/null
+    else
+        echo "setup: no apt-get here; install TeX Live (latex, dvipng, preview, mylatexformat) yourself." >&2
+    fi
+fi
+
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+python3 -m pip install --quiet --disable-pip-version-check -e ".${extra}"
