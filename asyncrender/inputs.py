@@ -130,9 +130,13 @@ def parse_extracted(data: bytes, source: str) -> Paper:
     ``ItemProblem`` and its neighbours are kept.
     """
     try:
-        doc = json.loads(data)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     paper_id = default_paper_id(source)
@@ -218,14 +222,18 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(st.st_mode):
+        problem = "is a folder, not a file"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = "not a regular file"
+    elif st.st_size > MAX_INPUT_BYTES:
+        problem = f"{st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have"
+    if problem:
+        os.close(fd)
+        raise InputError(f"{path}: {problem}")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{path}: is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{path}: not a regular file")
-        if st.st_size > MAX_INPUT_BYTES:
-            raise InputError(f"{path}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
         try:
             return f.read(MAX_INPUT_BYTES + 1), st
         except OSError as exc:
