@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
@@ -33,8 +34,13 @@ log = logging.getLogger("asyncrender")
 CacheDir = Annotated[Path, typer.Option("--cache-dir", "-c", help="Cache folder.")]
 
 
+def _error(message: str) -> None:
+    """One line on stderr, never wrapped, so scripts and greps see it whole."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    _error(message)
     return typer.Exit(code)
 
 
@@ -104,11 +110,8 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except CacheFormatError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 1
-    except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+    except (CacheFormatError, OSError) as exc:
+        _error(str(exc))
         return 1
     code = 128 + received[0] if received else 0
     if as_json:
@@ -165,7 +168,7 @@ def migrate(
         raise _fail(f"{legacy_file}: cannot migrate: {exc}") from None
     err.print(f"migrated {report.migrated} entries from {legacy_file} "
               f"({report.already_present} already present, {report.malformed} malformed and skipped)",
-              highlight=False)
+              highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
