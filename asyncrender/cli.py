@@ -95,6 +95,7 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
     summary: dict[str, Any] | None = None
+    problems: list[BaseException] = []
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
@@ -110,8 +111,11 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except (CacheFormatError, OSError) as exc:
-        _error(str(exc))
+    except* (CacheFormatError, OSError) as group:
+        problems.extend(_leaves(group))
+    for problem in problems:
+        _error(str(problem))
+    if problems:
         return 1
     code = 128 + received[0] if received else 0
     if as_json:
@@ -119,6 +123,10 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     elif not quiet:
         _print_run_table(stats, summary, interrupted=bool(received))
     return code
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
 
 
 async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:
@@ -144,7 +152,7 @@ def _print_run_table(stats: RunStats, summary: dict[str, Any] | None, interrupte
     table.add_column("")
     table.add_column("this run", justify="right")
     table.add_column("whole cache", justify="right")
-    cache_files = summary["files"] if summary else {"total": "?", "by_status": {}}
+    cache_files: dict[str, Any] = summary["files"] if summary else {"total": "?", "by_status": {}}
     table.add_row("files", str(stats.files), str(cache_files["total"]))
     table.add_row("  skipped (resume)", str(stats.skipped), "")
     for status in ("success", "partial", "failed"):

@@ -14,7 +14,7 @@ import stat
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiofiles
 import anyio.to_thread
@@ -107,8 +107,9 @@ async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[L
 
 async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
     if str(source) == "-":
-        stdin = sys.stdin.buffer
-        while chunk := await anyio.to_thread.run_sync(stdin.read1, LIST_CHUNK_BYTES):
+        stdin: BinaryIO = sys.stdin.buffer
+        # read1: return what the pipe has now, so a slow producer's lines flow through at once.
+        while chunk := await anyio.to_thread.run_sync(getattr(stdin, "read1", stdin.read), LIST_CHUNK_BYTES):
             yield chunk
         return
     async with aiofiles.open(source, "rb") as f:

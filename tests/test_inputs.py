@@ -102,7 +102,9 @@ async def _collect(source: str) -> list[list[ListedFile]]:
     return [chunk async for chunk in read_file_list(source)]
 
 
-def test_file_list_is_streamed_in_chunks_across_line_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_list_is_streamed_in_chunks_across_line_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncrender.inputs as inputs
 
     monkeypatch.setattr(inputs, "LIST_CHUNK_BYTES", 7)  # cut lines mid-way, many times
