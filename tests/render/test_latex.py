@@ -79,10 +79,11 @@ def test_poison_fails_alone_and_neighbours_are_unharmed(name: str, tmp_path: Pat
     batch = [GOOD[0], GOOD[1], bad, GOOD[2], r"\alpha+a", GOOD[3]]
     res = render(batch, tmp_path)
     assert res[2].error_kind == "latex", (name, res[2])
-    assert res[2].message and res[2].message.startswith("!") or "stopped" in (res[2].message or "")
+    msg = res[2].message or ""
+    assert msg.startswith("!") or "stopped" in msg, msg
     for k in (0, 1, 3, 4, 5):
         assert res[k].ok, (name, k, res[k])
-        one, path = alone(batch[k], tmp_path)
+        _, path = alone(batch[k], tmp_path)
         assert pixels(path) == pixels(tmp_path / f"{k}.png"), (name, k)
 
 
