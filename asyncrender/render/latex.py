@@ -52,6 +52,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,21 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tup
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            rc: int | None = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+
+        # A timer thread, not Popen.wait(timeout=...): that one polls with sleeps of up to 50 ms.
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            rc: int | None = proc.wait()
+        finally:
+            timer.cancel()
+        if expired.is_set():
             rc = None
     return rc, term.read_text("latin-1")
 
