@@ -88,8 +88,9 @@ def one_per_formula(formulas: Sequence[str]) -> float:
 
 def build_format(work: Path) -> Path:
     (work / "pre.tex").write_text(BARE_PREAMBLE + "\\begin{document}\n\\end{document}\n", encoding="utf-8")
-    _sh(["latex", "-ini", "-interaction=batchmode", "-jobname=bare", "&latex", "mylatexformat.ltx", "pre.tex"],
-        work)
+    cmd = ["latex", "-ini", "-interaction=batchmode", "-jobname=bare", "&latex", "mylatexformat.ltx",
+           "pre.tex"]
+    _sh(cmd, work)
     return work / "bare.fmt"
 
 
@@ -174,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print("machine:", machine())
     formulas = load_corpus()
-    settings = RenderSettings(renderer="latex", dpi=DPI,
-                              preamble=(r"\usepackage{amsmath}", r"\usepackage{amssymb}", r"\usepackage{amsfonts}"))
+    preamble = (r"\usepackage{amsmath}", r"\usepackage{amssymb}", r"\usepackage{amsfonts}")
+    settings = RenderSettings(renderer="latex", dpi=DPI, preamble=preamble)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     rows: list[tuple[str, float | None]] = []
@@ -190,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 and "%" not in f]
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    _row(rows, f"(a) one run per formula ({args.sample} formulas)", lambda: one_per_formula(good[: args.sample]))
+    sample = good[: args.sample]
+    _row(rows, f"(a) one run per formula ({len(sample)} formulas)", lambda: one_per_formula(sample))
     fmt_dir = Path(tempfile.mkdtemp())
     try:
         fmt = build_format(fmt_dir)
