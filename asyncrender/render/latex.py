@@ -12,14 +12,15 @@ Items are cut into TeX batches of ``settings.batch_size``. For a batch:
 2. latex runs (nonstopmode, sandboxed, see below) on the batch. ``texlog.parse_log`` gives per item:
    started/ended, TeX's errors (``! ...`` with context; a refused ``\\write18`` counts as one), box
    sizes; ``texlog.dvi_pages`` gives the page labels.
-3. ``texlog.decide``: items before the first bad item (error, no end, not exactly one page) ran
-   exactly as they would alone, so their pages are accepted. The first bad item fails with its own
-   message (only clean items came before it). The items after it are re-run: those without an
-   error first, then the ones that errored, in reverse order; an item that errors a second time
-   (with other neighbours) is confirmed failed. So an item that TeX only drew after recovering
-   from an error never becomes an image, and an item's image always comes from an error-free
-   prefix of a run, i.e. pixel-identical to rendering it alone. With a few bad items per batch this
-   takes 2-3 runs; if a batch needs more than ``MAX_ROUNDS`` runs it is halved.
+3. ``texlog.decide`` (its docstring has the rules): every item logs TeX's state as it begins
+   (group level, conditional level, mode). An item that began in the same state as the run's
+   first item ran exactly as it would alone (up to ``\\global`` assignments), even after another
+   item's error: a good one is accepted with its page, a bad one fails with its own message. So a
+   batch with a few bad items still takes one latex run. Items after an error that left TeX in
+   another state prove nothing and are re-run: those without an error first, then the ones that
+   errored, in reverse order; an item that errors a second time (with other neighbours) is
+   confirmed failed. An item that TeX only drew after recovering from its own error never becomes
+   an image. If a batch needs more than ``MAX_ROUNDS`` runs it is halved.
 4. A run that exceeds ``settings.timeout`` is killed (its whole process group). The markers are
    flushed to the terminal output as they are written, so the item that was running is known: it
    fails as ``timeout`` and the rest are re-run, one timeout per hanging item. If no item was

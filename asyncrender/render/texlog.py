@@ -23,6 +23,7 @@ class ItemLog:
     ended: bool = False
     errors: list[str] = field(default_factory=list)
     dims: list[tuple[int, int, int]] = field(default_factory=list)  # (ht, dp, wd) in sp, per page
+    start_state: str | None = None  # "S<group level>.<if level>.<mode>" as the item began
 
 
 @dataclass
@@ -61,7 +62,7 @@ def parse_log(text: str, nonce: str) -> RunLog:
     preamble: list[str] = []
     current: ItemLog | None = None
     fatal = False
-    marker = re.compile(r"\[AR([BE])" + re.escape(nonce) + r" (\d+)\]|ARDIM" + re.escape(nonce)
+    marker = re.compile(r"\[AR([BE])" + re.escape(nonce) + r" (\d+)(?: (S[0-9.]+[vmh]))?\]|ARDIM" + re.escape(nonce)
                         + r" (-?\d+) (-?\d+) (-?\d+) (-?\d+)")
     lines = text.splitlines()
     for n, line in enumerate(lines):
@@ -71,10 +72,11 @@ def parse_log(text: str, nonce: str) -> RunLog:
                 if m.group(1) == "B":
                     current = items.setdefault(item_id, ItemLog())
                     current.started = True
+                    current.start_state = m.group(3)
                 elif item_id in items:
                     items[item_id].ended = True
             elif current is not None:
-                current.dims.append((int(m.group(4)), int(m.group(5)), int(m.group(6))))
+                current.dims.append((int(m.group(5)), int(m.group(6)), int(m.group(7))))
         error: str | None = None
         if line.startswith("! "):
             error = _error_message(lines, n)
@@ -92,7 +94,7 @@ def parse_log(text: str, nonce: str) -> RunLog:
 def running_item(terminal: str, nonce: str) -> int | None:
     """For a run that timed out: the item that had started and not ended (from flushed markers)."""
     last: int | None = None
-    for m in re.finditer(r"\[AR([BE])" + re.escape(nonce) + r" (\d+)\]", terminal):
+    for m in re.finditer(r"\[AR([BE])" + re.escape(nonce) + r" (\d+)(?: S[0-9.]+[vmh])?\]", terminal):
         last = int(m.group(2)) if m.group(1) == "B" else None
     return last
 
@@ -137,21 +139,24 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: RunLog, pages: S
     """The re-batching decision after one run of ``order``.
 
     * An item is *bad* if it has a TeX error, or did not end, or does not own exactly one DVI page.
-    * Items before the first bad item ran exactly as they would alone (TeX is sequential and
-      nothing went wrong before them): they are accepted with their page.
-    * The first bad item had only clean items before it: its failure is its own (confirmed).
-    * After it, nothing is trusted: an item that errors and had already errored in an earlier run
-      (in another order) is confirmed; one that errors for the first time becomes a suspect; one
-      without error goes back to the queue. The next run is the clean leftovers first, then the
-      not-yet-reached items, then the suspects in reverse order (a victim of its predecessor
-      meets other neighbours).
-    Every run settles at least one item, so the loop ends.
+    * An item is *trusted* if it began in the same TeX state (group level, conditional level,
+      mode) as the run's first item. Nothing that came before it left a trace that could change
+      it (except ``\\global`` assignments, which no group stops, batched or not): a trusted good
+      item is accepted with its page, a trusted bad item has failed on its own (confirmed).
+      So one bad item does not cost its neighbours another run.
+    * An untrusted item (an earlier error left TeX in another state) proves nothing: one that
+      errors and had already errored in an earlier run (in another order) is confirmed; one that
+      errors for the first time becomes a suspect; one without error goes back to the queue. The
+      next run is the clean leftovers first, then the not-yet-reached items, then the suspects in
+      reverse order (a victim of its predecessor meets other neighbours).
+    The first item of a run is trusted, so every run settles at least one item and the loop ends.
     """
     d = Decision()
     owners: dict[int, list[int]] = {}
     for phys, (_c0, c1) in enumerate(pages, start=1):
         owners.setdefault(c1, []).append(phys)
-    first_bad_seen = False
+    started = [log.items[i] for i in order if i in log.items and log.items[i].started]
+    baseline = started[0].start_state if started else None
     leftovers: list[int] = []
     unreached: list[int] = []
     new_suspects: list[int] = []
@@ -168,12 +173,11 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: RunLog, pages: S
             errors.append(f"the item made {len(own)} pages instead of one")
         if not errors and pages[own[0] - 1][0] != own[0]:
             errors.append("the page numbering went wrong at this item")
-        if not first_bad_seen:
-            if not errors:
+        if rep is started[0] or (rep.start_state is not None and rep.start_state == baseline):
+            if errors:
+                d.failed[item_id] = errors[0]
+            else:
                 d.accepted[item_id] = own[0]
-                continue
-            first_bad_seen = True
-            d.failed[item_id] = errors[0]
             continue
         if errors:
             if item_id in suspects:

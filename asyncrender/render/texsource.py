@@ -79,8 +79,12 @@ def item_line(item_id: int, kind: str, nonce: str) -> str:
         body = rf"$\displaystyle {body}$"
     elif kind == "inline":
         body = f"${body}$"
+    # The start marker carries TeX's state as the item begins: group level, conditional level
+    # and mode. An item that starts in the same state as a run's first item starts exactly as it
+    # would alone (up to \global assignments), even after an earlier item's error.
+    state = r"S\the\currentgrouplevel.\the\currentiflevel.\ifvmode v\else\ifmmode m\else h\fi\fi"
     return (
-        rf"\global\count1={item_id} \message{{[ARB{nonce} {item_id}]}}"
+        rf"\global\count1={item_id} \message{{[ARB{nonce} {item_id} {state}]}}"
         rf"\begin{{preview}}\begingroup {body}\endgroup\end{{preview}}"
         rf"\message{{[ARE{nonce} {item_id}]}}%"
     )

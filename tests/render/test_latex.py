@@ -182,7 +182,9 @@ def test_corpus_batched_then_sampled_alone(corpus_lines: list[str], tmp_path: Pa
     for k in bad:
         assert res[k].error_kind == "latex" and res[k].message, (k, res[k])
         assert res[k].message.startswith("!") or "empty output" in res[k].message, (k, res[k])
-    sample = bad + random.Random(1).sample(ok, 30)
+    # The items right after a failed one are those a wrong recovery would harm: check them all.
+    after_bad = sorted({k + 1 for k in bad} & set(ok))
+    sample = bad + after_bad + random.Random(1).sample(ok, 30)
     for k in sample:
         one, path = alone(corpus_lines[k], tmp_path, CORPUS_SETTINGS)
         assert one.ok == res[k].ok, (k, corpus_lines[k], one, res[k])

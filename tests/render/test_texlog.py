@@ -23,9 +23,9 @@ N = "abc123"
 LOG = f"""This is pdfTeX
 (./r1.tex
 Preview: Fontsize 12pt
-[ARB{N} 1] (./i1.tex)
+[ARB{N} 1 S0.0.v] (./i1.tex)
 ARDIM{N} 1 546132 60072 3047294
-[1.1] [ARE{N} 1] [ARB{N} 2] (./i2.tex)
+[1.1] [ARE{N} 1] [ARB{N} 2 S0.0.v] (./i2.tex)
 Runaway argument?
 {{a
 ! File ended while scanning use of \\frac .
@@ -92,9 +92,16 @@ def test_dvi_pages() -> None:
         dvi_pages(b"nonsense")
 
 
-def _run(spec: dict[int, list[str]], unreached: tuple[int, ...] = ()) -> tuple[RunLog, list[tuple[int, int]]]:
-    """A run of ``spec``'s items in its order: id -> errors; every reached item makes one page."""
-    items = {i: ItemLog(True, True, errs, [(1, 1, 1)]) for i, errs in spec.items() if i not in unreached}
+CLEAN = "S0.0.v"
+
+
+def _run(spec: dict[int, list[str]], unreached: tuple[int, ...] = (),
+         states: dict[int, str] | None = None) -> tuple[RunLog, list[tuple[int, int]]]:
+    """A run of ``spec``'s items in its order: id -> errors; every reached item makes one page and
+    starts in the clean state unless ``states`` says otherwise."""
+    states = states or {}
+    items = {i: ItemLog(True, True, errs, [(1, 1, 1)], states.get(i, CLEAN))
+             for i, errs in spec.items() if i not in unreached}
     pages = [(k, i) for k, i in enumerate(items, start=1)]
     return RunLog(items, [], False), pages
 
@@ -105,29 +112,45 @@ def test_decide_clean_run_accepts_everything() -> None:
     assert d.accepted == {1: 1, 2: 2, 3: 3} and not d.failed and not d.pending
 
 
-def test_decide_first_error_is_confirmed_rest_rerun_suspects_reversed() -> None:
-    log, pages = _run({1: [], 2: ["! a"], 3: [], 4: ["! b"], 5: ["! c"], 6: []})
+def test_decide_errors_in_a_clean_state_settle_in_one_run() -> None:
+    log, pages = _run({1: [], 2: ["! a"], 3: [], 4: ["! b"], 5: []})
+    d = decide([1, 2, 3, 4, 5], {}, log, pages)
+    assert d.accepted == {1: 1, 3: 3, 5: 5}
+    assert d.failed == {2: "! a", 4: "! b"}
+    assert not d.pending and not d.suspects
+
+
+def test_decide_after_a_state_changing_error_rerun_suspects_reversed() -> None:
+    # Item 2's error left a group open: 3..6 start in another state, so nothing of theirs counts.
+    dirty = {i: "S1.0.v" for i in (3, 4, 5, 6)}
+    log, pages = _run({1: [], 2: ["! a"], 3: [], 4: ["! b"], 5: ["! c"], 6: []}, states=dirty)
     d = decide([1, 2, 3, 4, 5, 6], {}, log, pages)
     assert d.accepted == {1: 1}
     assert d.failed == {2: "! a"}
     assert d.pending == [3, 6, 5, 4]
     assert d.suspects == {4: "! b", 5: "! c"}
-    # Second run: 3 and 6 clean, 5 errors first (confirmed), 4 errors again (confirmed).
+    # Second run, all clean: 3 and 6 render, 5 and 4 fail again (confirmed).
     log2, pages2 = _run({3: [], 6: [], 5: ["! c"], 4: ["! b"]})
     d2 = decide(d.pending, d.suspects, log2, pages2)
     assert set(d2.accepted) == {3, 6} and d2.failed == {5: "! c", 4: "! b"} and not d2.pending
 
 
 def test_decide_victim_is_freed_and_unreached_items_are_kept() -> None:
-    log, pages = _run({1: ["! x"], 2: [], 3: ["! y"], 4: []}, unreached=(4,))
+    log, pages = _run({1: ["! x"], 2: [], 3: ["! y"], 4: []}, unreached=(4,), states={2: "S1.0.v", 3: "S1.0.v"})
     d = decide([1, 2, 3, 4], {3: "! y"}, log, pages)
     assert d.failed == {1: "! x", 3: "! y"} and d.pending == [2, 4]
+
+
+def test_decide_an_item_without_a_state_is_not_trusted() -> None:
+    log, pages = _run({1: [], 2: []})
+    log.items[2].start_state = None
+    assert decide([1, 2], {}, log, pages).pending == [2]
 
 
 def test_decide_page_anomalies_are_errors() -> None:
     log, _ = _run({1: [], 2: []})
     d = decide([1, 2], {}, log, [(1, 1), (2, 1), (3, 2)])  # item 1 made two pages
-    assert "2 pages" in d.failed[1] and d.pending == [2]
+    assert "2 pages" in d.failed[1] and d.accepted == {2: 3}
     log.items[1].ended = False
     d = decide([1, 2], {}, log, [(1, 1), (2, 2)])
     assert "stopped" in d.failed[1]
