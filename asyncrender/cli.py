@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, utc_now
-from asyncrender.cli_common import CacheDir, err
+from asyncrender.cli_common import CacheDir, err, print_error
 from asyncrender.cli_common import fail as _fail
 from asyncrender.cli_outputs import export_command, failures_command, gallery_command, summary_table
 from asyncrender.config import Config, ConfigError, load_config
@@ -90,7 +90,7 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     try:
         runlog = await RunLog(log_file).open() if log_file is not None else None
     except OSError as exc:
-        err.print(f"[red]error:[/red] {log_file}: cannot open the log: {exc.strerror or exc}", highlight=False)
+        print_error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
@@ -120,10 +120,10 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
                 summary = renderer.summary
             tg.cancel_scope.cancel()
     except CacheFormatError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         return await _end_log(runlog, 1, stats, None, bool(received))
     except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         return await _end_log(runlog, 1, stats, None, bool(received))
     code = await _end_log(runlog, 128 + received[0] if received else 0, stats, summary, bool(received))
     if as_json:
