@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, utc_now
-from asyncrender.cli_common import CacheDir, err, print_error
+from asyncrender.cli_common import CacheDir, err
 from asyncrender.cli_common import fail as _fail
+from asyncrender.cli_common import print_error as _error
 from asyncrender.cli_outputs import export_command, failures_command, gallery_command, summary_table
 from asyncrender.config import Config, ConfigError, load_config
 from asyncrender.failures import entry_failures, error_line
@@ -90,11 +91,12 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     try:
         runlog = await RunLog(log_file).open() if log_file is not None else None
     except OSError as exc:
-        print_error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
+        _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
     summary: dict[str, Any] | None = None
+    problems: list[BaseException] = []
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
@@ -119,11 +121,11 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except CacheFormatError as exc:
-        print_error(str(exc))
-        return await _end_log(runlog, 1, stats, None, bool(received))
-    except OSError as exc:
-        print_error(str(exc))
+    except* (CacheFormatError, OSError) as group:
+        problems.extend(_leaves(group))
+    for problem in problems:
+        _error(str(problem))
+    if problems:
         return await _end_log(runlog, 1, stats, None, bool(received))
     code = await _end_log(runlog, 128 + received[0] if received else 0, stats, summary, bool(received))
     if as_json:
@@ -140,6 +142,10 @@ async def _end_log(runlog: RunLog | None, code: int, stats: RunStats, summary: d
                                      run=_stats_json(stats), cache=summary), flush=True)
         await runlog.aclose()
     return code
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
 
 
 async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:
@@ -165,7 +171,7 @@ def _print_run_table(stats: RunStats, summary: dict[str, Any] | None, interrupte
     table.add_column("")
     table.add_column("this run", justify="right")
     table.add_column("whole cache", justify="right")
-    cache_files = summary["files"] if summary else {"total": "?", "by_status": {}}
+    cache_files: dict[str, Any] = summary["files"] if summary else {"total": "?", "by_status": {}}
     table.add_row("files", str(stats.files), str(cache_files["total"]))
     table.add_row("  skipped (resume)", str(stats.skipped), "")
     for status in ("success", "partial", "failed"):
@@ -189,7 +195,7 @@ def migrate(
         raise _fail(f"{legacy_file}: cannot migrate: {exc}") from None
     err.print(f"migrated {report.migrated} entries from {legacy_file} "
               f"({report.already_present} already present, {report.malformed} malformed and skipped)",
-              highlight=False)
+              highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()

@@ -14,7 +14,7 @@ import stat
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiofiles
 import anyio.to_thread
@@ -107,8 +107,9 @@ async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[L
 
 async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
     if str(source) == "-":
-        stdin = sys.stdin.buffer
-        while chunk := await anyio.to_thread.run_sync(stdin.read1, LIST_CHUNK_BYTES):
+        stdin: BinaryIO = sys.stdin.buffer
+        # read1: return what the pipe has now, so a slow producer's lines flow through at once.
+        while chunk := await anyio.to_thread.run_sync(getattr(stdin, "read1", stdin.read), LIST_CHUNK_BYTES):
             yield chunk
         return
     async with aiofiles.open(source, "rb") as f:
@@ -130,9 +131,13 @@ def parse_extracted(data: bytes, source: str) -> Paper:
     ``ItemProblem`` and its neighbours are kept.
     """
     try:
-        doc = json.loads(data)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     paper_id = default_paper_id(source)
@@ -218,14 +223,18 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(st.st_mode):
+        problem = "is a folder, not a file"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = "not a regular file"
+    elif st.st_size > MAX_INPUT_BYTES:
+        problem = f"{st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have"
+    if problem:
+        os.close(fd)
+        raise InputError(f"{path}: {problem}")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{path}: is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{path}: not a regular file")
-        if st.st_size > MAX_INPUT_BYTES:
-            raise InputError(f"{path}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
         try:
             return f.read(MAX_INPUT_BYTES + 1), st
         except OSError as exc:

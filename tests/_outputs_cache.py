@@ -10,15 +10,13 @@ that is not a safe file name; one file is not JSON (the whole file fails).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.test_cli import cli
+
 PAPERS = 12
 
 
@@ -66,18 +64,9 @@ def rendered_cache(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
         root = tmp_path_factory.mktemp("outputs")
         list_file = write_papers(root / "papers")
         r = Rendered(root, list_file, root / "cache", root / "rendered", root / "run.log", "")
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.run(
-            [sys.executable, "-m", "asyncrender", "render", str(list_file), "-c", str(r.cache_dir),
-             "-o", str(r.output_dir), "--renderer", "mathtext", "-j", "2", "--log-file", str(r.log_file)],
-            capture_output=True, text=True, env=env, timeout=240, check=False)
+        proc = cli("render", str(list_file), "-c", str(r.cache_dir), "-o", str(r.output_dir),
+                   "--renderer", "mathtext", "-j", "2", "--log-file", str(r.log_file))
         assert proc.returncode == 0, proc.stderr
         _session["cache"] = Rendered(root, list_file, r.cache_dir, r.output_dir, r.log_file, proc.stderr)
     return _session["cache"]
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m asyncrender ARGS`` from this worktree, 120 columns wide."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "asyncrender", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)

@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _outputs_cache import PAPERS, Rendered, rendered_cache
 from PIL import Image
 
 from asyncrender.cache.manager import DistributedCacheManager
@@ -23,6 +22,7 @@ from asyncrender.export import (
     image_name,
     split_of,
 )
+from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

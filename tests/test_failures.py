@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from _outputs_cache import PAPERS, Rendered, rendered_cache, run_cli
 
 from asyncrender.failures import entry_failures, error_line, failure_rows, write_csv, write_json
+from tests._outputs_cache import PAPERS, Rendered, rendered_cache
+from tests.test_cli import cli
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_json_and_csv_round_trip() -> None:
 
 def test_failures_command_lists_every_failed_item(rendered: Rendered) -> None:
     bad_formulas = len(range(0, PAPERS, 3))
-    proc = run_cli("failures", "-c", str(rendered.cache_dir), "--csv")
+    proc = cli("failures", "-c", str(rendered.cache_dir), "--csv")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     kinds = sorted(r["kind"] for r in rows)
@@ -68,15 +69,15 @@ def test_failures_command_lists_every_failed_item(rendered: Rendered) -> None:
     latex = next(r for r in rows if r["kind"] == "latex")
     assert latex["item_id"] == "bad" and latex["latex"] == r"\frac{1}{" and latex["message"]
 
-    only_latex = run_cli("failures", "-c", str(rendered.cache_dir), "--json", "--kind", "latex").stdout
+    only_latex = cli("failures", "-c", str(rendered.cache_dir), "--json", "--kind", "latex").stdout
     as_json = json.loads(only_latex)
     assert [r["item_id"] for r in as_json] == ["bad"] * bad_formulas
 
-    table = run_cli("failures", "-c", str(rendered.cache_dir), "--limit", "3")
+    table = cli("failures", "-c", str(rendered.cache_dir), "--limit", "3")
     assert table.returncode == 0 and f"3 of {len(rows)} shown" in table.stdout
 
 
 def test_failures_command_on_a_missing_cache_is_a_clear_error(tmp_path: Path) -> None:
-    proc = run_cli("failures", "-c", str(tmp_path / "nope"))
+    proc = cli("failures", "-c", str(tmp_path / "nope"))
     assert proc.returncode == 1 and "not a cache folder" in proc.stderr
     assert not (tmp_path / "nope").exists()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _outputs_cache import Rendered, rendered_cache
 from PIL import Image
 
 from asyncrender.gallery import make_gallery, pick_images
+from tests._outputs_cache import Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

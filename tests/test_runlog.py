@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from _outputs_cache import PAPERS, Rendered, rendered_cache
 
 from asyncrender.failures import error_line
 from asyncrender.pipeline import FileResult
 from asyncrender.runlog import file_events
+from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")
