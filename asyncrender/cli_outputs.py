@@ -111,7 +111,7 @@ def gallery_command(
     except LookupError as exc:
         raise fail(str(exc).strip("'\"")) from None
     err.print(f"{out}: {len(picks)} formulas ({', '.join(f'{p.paper_id}/{p.item_id}' for p in picks)})",
-              highlight=False)
+              highlight=False, soft_wrap=True)
 
 
 def summary_table(totals: dict[str, Any], cache_dir: Path) -> Table:

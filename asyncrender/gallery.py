@@ -33,6 +33,7 @@ class Pick:
     item_id: str
     latex: str
     path: str
+    renderer: str = ""
 
 
 def pick_images(entries: Iterable[dict[str, Any]], count: int, items: Sequence[str] = (),
@@ -47,7 +48,8 @@ def pick_images(entries: Iterable[dict[str, Any]], count: int, items: Sequence[s
         for image in entry.get("images") or []:
             if not isinstance(image, dict) or not image.get("latex") or not image.get("path"):
                 continue
-            pick = Pick(paper_id, str(image.get("id")), str(image["latex"]), str(image["path"]))
+            pick = Pick(paper_id, str(image.get("id")), str(image["latex"]), str(image["path"]),
+                        str((entry.get("config") or {}).get("renderer", "")))
             if wanted:
                 if f"{paper_id}/{pick.item_id}" in wanted:
                     found[f"{paper_id}/{pick.item_id}"] = pick
@@ -91,14 +93,16 @@ def draw_gallery(picks: Sequence[Pick]) -> Image.Image:
                                  Image.Resampling.LANCZOS)
         rows.append(([f"{pick.paper_id} / {pick.item_id}", *lines], image))
     image_w = max([r[1].width for r in rows] + [240])
-    width = PAD * 4 + text_w + image_w
+    width = PAD * 5 + text_w + image_w
     heights = [max(len(lines) * line_h, img.height) + 2 * PAD for lines, img in rows]
     header = line_h + 2 * PAD
     canvas = Image.new("RGB", (width, header + sum(heights)), "white")
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((0, 0, width, header), fill=(238, 240, 244))
-    draw.text((PAD, PAD), "LaTeX (from the examples)", font=bold, fill=(30, 30, 30))
-    draw.text((PAD * 3 + text_w, PAD), "rendered by asyncrender", font=bold, fill=(30, 30, 30))
+    renderers = sorted({p.renderer for p in picks if p.renderer})
+    title = f"rendered by asyncrender ({', '.join(renderers)})" if renderers else "rendered by asyncrender"
+    draw.text((PAD, PAD), "LaTeX", font=bold, fill=(30, 30, 30))
+    draw.text((PAD * 3 + text_w, PAD), title, font=bold, fill=(30, 30, 30))
     y = header
     for (lines, image), h in zip(rows, heights, strict=True):
         draw.line((0, y, width, y), fill=(210, 210, 215))

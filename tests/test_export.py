@@ -6,6 +6,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -92,13 +93,18 @@ def test_entry_without_paper_id_uses_its_key_and_names_stay_safe() -> None:
 # -- real exports ---------------------------------------------------------------------------------
 
 
-def _load_imagefolder(out: Path, hf_cache: Path) -> object:
-    # Offline, and a private cache: the library must not reach the network or the user's cache.
+def _datasets() -> Any:
+    # Offline: the library must not reach the network (set before its first import reads them).
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     datasets = pytest.importorskip("datasets")
     datasets.disable_progress_bars()
-    return datasets.load_dataset("imagefolder", data_dir=str(out), cache_dir=str(hf_cache))
+    return datasets
+
+
+def _load_imagefolder(out: Path, hf_cache: Path) -> Any:
+    # A private cache_dir: nothing lands in the user's ~/.cache.
+    return _datasets().load_dataset("imagefolder", data_dir=str(out), cache_dir=str(hf_cache))
 
 
 def test_imagefolder_export_loads_with_datasets(rendered: Rendered, tmp_path: Path) -> None:
@@ -111,10 +117,10 @@ def test_imagefolder_export_loads_with_datasets(rendered: Rendered, tmp_path: Pa
 
     loaded = _load_imagefolder(out, tmp_path / "hf")
     present = [s for s in SPLITS if report.images[s]]
-    assert sorted(loaded.keys()) == sorted(present)  # type: ignore[attr-defined]
+    assert sorted(loaded.keys()) == sorted(present)
     paper_split: dict[str, str] = {}
     for split in present:
-        ds = loaded[split]  # type: ignore[index]
+        ds = loaded[split]
         assert ds.num_rows == report.images[split]
         assert set(ds.column_names) == {"image", "latex", "paper_id", "item_id", "type", "width", "height"}
         for row in ds:
@@ -152,6 +158,13 @@ def test_jsonl_manifest_points_at_the_images_where_they_are(rendered: Rendered, 
     for row in (r for split_rows in rows.values() for r in split_rows):
         assert Path(row["image"]).is_file() and Path(row["image"]).is_relative_to(rendered.output_dir)
         assert "file_name" not in row
+    # As the README says: the json loader, then the image column cast to images.
+    datasets = _datasets()
+    loaded = datasets.load_dataset("json", data_dir=str(out), cache_dir=str(tmp_path / "hf"))
+    for split, split_rows in rows.items():
+        ds = loaded[split].cast_column("image", datasets.Image())
+        assert ds.num_rows == len(split_rows)
+        assert ds[0]["image"].size == (split_rows[0]["width"], split_rows[0]["height"])
 
 
 def test_export_refuses_a_non_empty_target_and_leaves_no_trace(rendered: Rendered, tmp_path: Path) -> None:
