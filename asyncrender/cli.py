@@ -87,12 +87,26 @@ def render(
 
 async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
                   quiet: bool, as_json: bool, log_file: Path | None) -> int:
-    received: list[int] = []
+    if log_file is None:
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None)
     try:
-        runlog = await RunLog(log_file).open() if log_file is not None else None
+        runlog = await RunLog(log_file).open()
     except OSError as exc:
         _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
+    try:
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog)
+    except BaseException as exc:  # a crash still ends the log, with what it was
+        await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
+                                     error=f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        await runlog.aclose()
+
+
+async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
+                      quiet: bool, as_json: bool, runlog: RunLog | None) -> int:
+    received: list[int] = []
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
     summary: dict[str, Any] | None = None

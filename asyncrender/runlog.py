@@ -6,7 +6,8 @@ Events (each has ``ts``, ISO 8601 UTC, and ``event``):
   ``images``, ``failed_items``, ``seconds``;
 - ``item_error``: one per failure of a file rendered in this run: ``file``, ``paper_id``,
   ``item_id`` (``null`` when the whole file failed), ``kind``, ``message``, ``type``, ``latex``;
-- ``run_end``: ``exit_code``, ``interrupted``, ``run`` (this run's totals), ``cache`` (summary.json).
+- ``run_end``: ``exit_code``, ``interrupted``, ``run`` (this run's totals), ``cache`` (summary.json);
+  after a crash ``run`` and ``cache`` are ``null`` and ``error`` says what happened.
 
 Event building is pure; ``RunLog`` batches lines and writes them in a worker thread, so the event
 loop never blocks on the disk.
@@ -35,10 +36,11 @@ def start_event(ts: str, *, file_list: str, cache_dir: str, output_dir: str,
             "output_dir": output_dir, "pid": os.getpid(), "config": config}
 
 
-def end_event(ts: str, *, exit_code: int, interrupted: bool, run: dict[str, Any],
-              cache: dict[str, Any] | None) -> dict[str, Any]:
-    return {"ts": ts, "event": "run_end", "exit_code": exit_code, "interrupted": interrupted,
-            "run": run, "cache": cache}
+def end_event(ts: str, *, exit_code: int, interrupted: bool, run: dict[str, Any] | None,
+              cache: dict[str, Any] | None, error: str | None = None) -> dict[str, Any]:
+    event = {"ts": ts, "event": "run_end", "exit_code": exit_code, "interrupted": interrupted,
+             "run": run, "cache": cache}
+    return event if error is None else {**event, "error": error}
 
 
 def file_events(result: FileResult, ts: str) -> list[dict[str, Any]]:

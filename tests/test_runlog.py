@@ -8,7 +8,7 @@ import pytest
 
 from asyncrender.failures import error_line
 from asyncrender.pipeline import FileResult
-from asyncrender.runlog import file_events
+from asyncrender.runlog import end_event, file_events
 from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 
 
@@ -50,3 +50,8 @@ def test_terminal_errors_are_one_line_each_naming_file_and_item(rendered: Render
     for event in (e for e in events if e["event"] == "item_error"):
         assert f"error: {error_line(event)}" in lines
     assert sum(line.startswith("error: ") for line in lines) == events[-1]["cache"]["items"]["failed"]
+
+
+def test_a_crash_ends_the_log_with_the_error() -> None:
+    assert end_event("T", exit_code=1, interrupted=False, run=None, cache=None, error="E: x")["error"] == "E: x"
+    assert "error" not in end_event("T", exit_code=0, interrupted=False, run={}, cache={})
