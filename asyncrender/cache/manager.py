@@ -18,7 +18,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,23 +154,29 @@ class DistributedCacheManager:
     def is_file_cached(self, file_path: str | os.PathLike[str]) -> bool:
         return self.load_file_cache(file_path) is not None
 
-    def scan(self) -> Iterator[ScannedEntry]:
-        """Every entry file, read and checked, in directory order (no sorting: a million is fine)."""
+    def scan(self, ordered: bool = False) -> Iterator[ScannedEntry]:
+        """Every entry file, read and checked, in directory order (no sorting: a million is fine).
+
+        ``ordered`` sorts by entry file name (the MD5 of the key), an order that is the same on
+        every file system, for outputs that must be reproducible; it holds the names in memory.
+        """
         with os.scandir(self.entries_dir) as it:
-            for dirent in it:
-                if not dirent.name.endswith(ENTRY_SUFFIX):
-                    continue
-                path = Path(dirent.path)
+            names: Iterable[str] = (d.name for d in it if d.name.endswith(ENTRY_SUFFIX))
+            if ordered:
+                names = sorted(names)
+            for name in names:
+                path = self.entries_dir / name
                 try:
-                    yield ScannedEntry(path, decode_entry(path.read_bytes(), dirent.name), None)
+                    yield ScannedEntry(path, decode_entry(path.read_bytes(), name), None)
                 except CorruptEntry as exc:
                     yield ScannedEntry(path, None, str(exc))
                 except OSError as exc:
                     yield ScannedEntry(path, None, f"unreadable: {exc.strerror or exc}")
 
-    def iter_entries(self) -> Iterator[dict[str, Any]]:
-        """Every valid entry; corrupt ones are logged and skipped."""
-        for scanned in self.scan():
+    def iter_entries(self, ordered: bool = False) -> Iterator[dict[str, Any]]:
+        """Every valid entry (sorted by entry file name with ``ordered``); corrupt ones are logged
+        and skipped."""
+        for scanned in self.scan(ordered):
             if scanned.entry is not None:
                 yield scanned.entry
             else:
