@@ -91,8 +91,10 @@ class LocalPoolRunner:
 
     def terminate(self) -> None:
         """Stop now: cancel queued jobs and kill the workers (for Ctrl-C and cancellation)."""
+        # Take the worker list first: shutdown() forgets it.
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(self._pool, "_processes", {}).values()):
+        for process in processes:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGKILL)
 
