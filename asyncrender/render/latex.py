@@ -34,8 +34,9 @@ Sandbox: ``-no-shell-escape``, kpathsea paranoid ``openin_any=p``/``openout_any=
 ``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder that is the cwd and is removed afterwards, dvipng
 with ``--nogs`` (no Ghostscript for PostScript specials).
 
-The preamble is precompiled once per process and (preamble, font size) into a format with
-mylatexformat; if that fails, runs load the preamble themselves.
+The preamble is precompiled into a format with mylatexformat once per (preamble, font size, TeX
+version) and kept in ``format_cache_dir()``, so workers and later runs skip TeX's preamble; if that
+fails, runs load the preamble themselves.
 
 Known limits: ``\\global`` assignments in an item do leak into later items of the same run (a group
 cannot stop them); an item that draws far outside its box (``\\smash{\\rule...}``) is only caught
@@ -47,6 +48,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import hashlib
+import math
 import os
 import secrets
 import shutil
@@ -73,9 +76,8 @@ from asyncrender.render.texsource import (
 )
 
 MAX_ROUNDS = 4
-_NONCE = secrets.token_hex(4)  # per process: also baked into the precompiled format
+_NONCE = secrets.token_hex(4)  # per process: items cannot forge the log markers
 _formats: dict[str, Path | None] = {}
-_format_dirs: dict[int, Path] = {}  # pid -> that process's format dir
 USE_FORMAT = True  # the benchmark turns it off to measure
 
 
@@ -126,37 +128,56 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tup
     return rc, term.read_text("latin-1")
 
 
+def format_cache_dir() -> Path:
+    """Where precompiled formats are kept across runs: ``$ASYNCRENDER_FORMAT_DIR``, else
+    ``$XDG_CACHE_HOME/asyncrender/formats`` (``~/.cache/...``)."""
+    explicit = os.environ.get("ASYNCRENDER_FORMAT_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "asyncrender" / "formats"
+
+
 def _format_for(settings: RenderSettings) -> Path | None:
-    """The precompiled format for this preamble (built on first use in this process), or None."""
+    """The precompiled format for this preamble, or None (runs then load the preamble themselves).
+
+    Built once and kept on disk, keyed by the preamble, the font size and TeX's version, so a new
+    worker or a new run finds it ready; written by rename, so concurrent builders never clash.
+    """
     if not USE_FORMAT:
         return None
-    key = f"{os.getpid()}-{format_key(settings)}"
+    key = f"{format_key(settings)}-{hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]}"
     if key in _formats:
         return _formats[key]
-    if os.getpid() not in _format_dirs:
-        d = Path(tempfile.mkdtemp(prefix="asyncrender-fmt-"))
-        _format_dirs[os.getpid()] = d
-        atexit.register(shutil.rmtree, d, True)
-    result: Path | None = None
+    target = format_cache_dir() / f"{key}.fmt"
+    _formats[key] = target if target.exists() else _build_format(settings, target)
+    return _formats[key]
+
+
+def _build_format(settings: RenderSettings, target: Path) -> Path | None:
     work = Path(tempfile.mkdtemp(prefix="asyncrender-ini-"))
     try:
-        pre = preamble_source(settings, _NONCE) + "\\begin{document}\n\\end{document}\n"
+        pre = preamble_source(settings) + "\\begin{document}\n\\end{document}\n"
         (work / "pre.tex").write_text(pre, encoding="utf-8")
         cmd = ["latex", "-ini", "-no-shell-escape", "-interaction=batchmode", "-jobname=arfmt",
                "&latex", "mylatexformat.ltx", "pre.tex"]
         rc, _ = _run(cmd, work, max(60.0, settings.timeout), "ini.out")
         fmt = work / "arfmt.fmt"
-        if rc == 0 and fmt.exists():
-            log = (work / "arfmt.log").read_text("latin-1")
-            if "\n! " not in log:
-                result = _format_dirs[os.getpid()] / f"{format_key(settings)}.fmt"
-                shutil.move(fmt, result)
+        if rc != 0 or not fmt.exists() or "\n! " in (work / "arfmt.log").read_text("latin-1"):
+            return None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            publish_file(fmt.read_bytes(), target)
+        except OSError:  # no writable cache folder: keep this process's copy
+            private = Path(tempfile.mkdtemp(prefix="asyncrender-fmt-"))
+            atexit.register(shutil.rmtree, private, True)
+            target = private / target.name
+            shutil.move(fmt, target)
+        return target
     except OSError:
-        result = None
+        return None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _formats[key] = result
-    return result
 
 
 @dataclass
@@ -317,10 +338,12 @@ class LatexBackend:
             else:
                 good.append(k)
         fmt = _format_for(settings) if good else None
-        for start in range(0, len(good), settings.batch_size):
-            chunk = [items[k] for k in good[start : start + settings.batch_size]]
-            result = render_batch(chunk, settings, fmt)
-            for k, outcome in zip(good[start : start + settings.batch_size], result, strict=True):
+        # Equal batches of at most batch_size: 600 items make 3 x 200, not 250 + 250 + 100.
+        size = math.ceil(len(good) / max(1, math.ceil(len(good) / settings.batch_size))) if good else 1
+        for start in range(0, len(good), size):
+            chunk = good[start : start + size]
+            result = render_batch([items[k] for k in chunk], settings, fmt)
+            for k, outcome in zip(chunk, result, strict=True):
                 outcomes[k] = outcome
         return [o if o is not None else ItemOutcome.failed("crash", "not rendered") for o in outcomes]
 

@@ -42,16 +42,20 @@ _HEX = re.compile(r"#([0-9a-fA-F]{6})")
 SP_PER_INCH = 65536 * 72.27
 
 
-def preamble_source(settings: RenderSettings, nonce: str) -> str:
-    """Everything before ``\\begin{document}`` (also what the precompiled format holds)."""
+def preamble_source(settings: RenderSettings) -> str:
+    """Everything before ``\\begin{document}`` (also what the precompiled format holds).
+
+    It names no nonce (the box-size hook writes ``\\ARnonce``, which each document defines), so
+    one format serves every process and run with this preamble.
+    """
     lines = [
         rf"\documentclass[{settings.font_size}pt]{{article}}",
         *settings.preamble,
         r"\usepackage[active]{preview}",
         r"\makeatletter",
         rf"\let{ARINPUT}\@@input",
-        r"\g@addto@macro\pr@ship@end{\immediate\write-1{ARDIM" + nonce
-        + r" \number\count1 \space\number\ht\pr@box\space\number\dp\pr@box\space\number\wd\pr@box}}",
+        r"\g@addto@macro\pr@ship@end{\immediate\write-1{ARDIM\ARnonce\space"
+        + r"\number\count1 \space\number\ht\pr@box\space\number\dp\pr@box\space\number\wd\pr@box}}",
         r"\makeatother",
     ]
     return "\n".join(lines) + "\n"
@@ -94,9 +98,9 @@ def document_source(
     items: Sequence[tuple[int, str]], settings: RenderSettings, nonce: str, with_preamble: bool
 ) -> str:
     """The main file for a batch of ``(id, type)``; without the preamble when a format holds it."""
-    head = preamble_source(settings, nonce) if with_preamble else ""
+    head = preamble_source(settings) if with_preamble else ""
     body = "\n".join(item_line(i, kind, nonce) for i, kind in items)
-    return f"{head}\\begin{{document}}\n{body}\n\\end{{document}}\n"
+    return f"{head}\\begin{{document}}\\def\\ARnonce{{{nonce}}}\n{body}\n\\end{{document}}\n"
 
 
 def dvipng_colour(spec: str) -> str:

@@ -192,3 +192,20 @@ def test_corpus_batched_then_sampled_alone(corpus_lines: list[str], tmp_path: Pa
             assert pixels(path) == pixels(batch_dir / f"{k}.png"), k
         else:
             assert one.error_kind == res[k].error_kind
+
+
+def test_the_precompiled_format_is_kept_on_disk_and_changes_no_pixel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncrender.render import latex
+
+    monkeypatch.setenv("ASYNCRENDER_FORMAT_DIR", str(tmp_path / "formats"))
+    monkeypatch.setattr(latex, "_formats", {})
+    settings = RenderSettings(renderer="latex", preamble=(r"\usepackage{amsmath}",))
+    with_format = render([GOOD[0]], tmp_path / "a", settings)[0]
+    assert with_format.ok
+    assert len(list((tmp_path / "formats").glob("*.fmt"))) == 1  # the next worker or run reuses it
+    monkeypatch.setattr(latex, "USE_FORMAT", False)
+    without = render([GOOD[0]], tmp_path / "b", settings)[0]
+    assert pixels(tmp_path / "a" / "0.png") == pixels(tmp_path / "b" / "0.png")
+    assert (with_format.width, with_format.height) == (without.width, without.height)
