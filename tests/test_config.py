@@ -33,6 +33,8 @@ def test_flags_override_the_file_and_none_means_not_given() -> None:
         ("[rendr]\n", "unknown section [rendr]"),
         ("[render\n", "not valid TOML"),
         ("[render]\nrenderer = 'tex'\n", "render.renderer must be one of"),
+        ("[render]\nbackground = 'mauve-ish'\n", "render.background: unknown colour"),
+        ("[render]\nforeground = 'transparent'\n", "render.foreground cannot be transparent"),
     ],
 )
 def test_bad_settings_are_named(text: str, message: str) -> None:
