@@ -95,7 +95,7 @@ def measure(design: str, target: Path, writers: int, budget: float) -> float:
         p.join()
     total = sum(c for c, _ in results)
     elapsed = max(budget, max(last for _, last in results) - start.value)
-    return total / elapsed
+    return float(total) / elapsed
 
 
 def run(work: Path, quick: bool) -> Section:

@@ -42,7 +42,8 @@ def formulas() -> list[str]:
     return found or _FALLBACK
 
 
-def sample_entry(key: str, n_images: int, formula_pool: list[str], out_dir: str = "/data/rendered") -> dict[str, Any]:
+def sample_entry(key: str, n_images: int, formula_pool: list[str],
+                 out_dir: str = "/data/rendered") -> dict[str, Any]:
     """An entry shaped like a real one (the size matters for the single-file design)."""
     paper = Path(key).name.removesuffix("_extracted.json")
     images = [{"id": str(i), "path": f"{out_dir}/{paper}/{i}.png", "width": 412, "height": 58,
@@ -95,7 +96,8 @@ def peak_rss_mib() -> float:
 
 def run_child(module: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
     """Run ``python -m <module> args`` in a fresh process; it prints one JSON object last."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    paths = [str(ROOT), os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           env=env, timeout=timeout, check=False)
     if proc.returncode != 0:
@@ -133,8 +135,9 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:,.1f}x" if b > 0 else "∞"
 
 
-async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *, resume: bool = False,
-                         tiny: bool = True, renderer: str = "mathtext", manager: Any = None) -> dict[str, Any]:
+async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *,
+                         resume: bool = False, tiny: bool = True, renderer: str = "mathtext",
+                         manager: Any = None) -> dict[str, Any]:
     """Run the orchestrator over a file list (streamed as the CLI does); returns counts and seconds.
 
     ``tiny``: the benchmark-only backend; ``manager``: a cache manager class to use instead of the

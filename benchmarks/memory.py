@@ -15,7 +15,14 @@ from pathlib import Path
 
 import anyio
 
-from benchmarks.common import Section, formulas, peak_rss_mib, render_listing, run_child, write_extracted_corpus
+from benchmarks.common import (
+    Section,
+    formulas,
+    peak_rss_mib,
+    render_listing,
+    run_child,
+    write_extracted_corpus,
+)
 
 JOBS = 2
 

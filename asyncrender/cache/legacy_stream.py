@@ -113,7 +113,8 @@ class _Scanner:
         return text
 
 
-def _members(sc: _Scanner, descend: str | None, keep: bool, depth: int = 1) -> Iterator[tuple[int, str, str, str]]:
+def _members(sc: _Scanner, descend: str | None, keep: bool,
+             depth: int = 1) -> Iterator[tuple[int, str, str, str]]:
     """``(depth, key, first character of the value, value text or '')`` for each member of the
     object that starts here; with ``descend``, an object under that key yields its members instead
     (depth 2, text kept)."""
@@ -139,7 +140,8 @@ def _members(sc: _Scanner, descend: str | None, keep: bool, depth: int = 1) -> I
             raise LegacyJSONError(f"expected ',' or '}}', found {separator or 'the end'!r}")
 
 
-def _document(read: Callable[[int], str], descend: str | None, keep: bool) -> Iterator[tuple[int, str, str, str]]:
+def _document(read: Callable[[int], str], descend: str | None,
+              keep: bool) -> Iterator[tuple[int, str, str, str]]:
     sc = _Scanner(read)
     if sc.peek() != "{":
         raise LegacyJSONError("a legacy cache must be a JSON object")
