@@ -90,8 +90,13 @@ def iter_listed(listing: Path) -> Iterator[str]:
 
 
 def peak_rss_mib() -> float:
-    """Peak RSS of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process. ``VmHWM``, not ``getrusage``: on Linux ``ru_maxrss`` survives
+    fork+exec, so a child would report at least its parent's (the benchmark driver's) peak."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(module: str, *args: str, timeout: float = 3600) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def run(work: Path, quick: bool) -> tuple[Section, dict[int, Path]]:
     s = Section("4. Orchestrator memory (peak RSS)")
     s.lines += [f"Synthetic files of one formula each, rendered by the benchmark-only tiny backend "
                 f"(`benchmarks/tiny_backend.py`: a 1x1 PNG, no TeX) at `-j {JOBS}`; the list is streamed "
-                "as the CLI streams it. Peak RSS of the orchestrator process (`getrusage`).", "",
+                "as the CLI streams it. Peak RSS of the orchestrator process (`VmHWM`).", "",
                 "| listed files | peak RSS | files/s |", "|---:|---:|---:|"]
     for n, f in figures.items():
         s.lines.append(f"| {n:,} | {f['rss_mib']:.0f} MiB | {f['files'] / f['seconds']:,.0f} |")
