@@ -45,6 +45,11 @@ def _backend(name: str) -> Backend:
 
 def render_job(job: RenderJob) -> list[FileOutcome]:
     """Render every item of every file in ``job``; one outcome per file, in job order."""
+    return render_job_with(job, _backend(job.settings.renderer))
+
+
+def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
+    """``render_job`` with a given backend (benchmarks pass one that needs no TeX)."""
     outcomes: dict[str, FileOutcome] = {}
     prepared: list[_Prepared] = []
     out_root = Path(job.output_dir)
@@ -67,7 +72,7 @@ def render_job(job: RenderJob) -> list[FileOutcome]:
     all_items = [item for p in prepared for item in p.items]
     start = time.perf_counter()
     try:
-        results = _backend(job.settings.renderer).render(all_items, job.settings) if all_items else []
+        results = backend.render(all_items, job.settings) if all_items else []
     except Exception as exc:  # a backend bug must not lose the neighbours' files
         crash = ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")
         results = [crash] * len(all_items)
