@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
@@ -35,7 +36,7 @@ CacheDir = Annotated[Path, typer.Option("--cache-dir", "-c", help="Cache folder.
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 
@@ -75,6 +76,8 @@ def render(
             {"jobs": jobs, "resume": resume or None, "retry_failed": retry_failed or None,
              "fsync": fsync or None, "executor": executor, "scheduler": scheduler,
              "shard": parse_shard(shard) if shard is not None else None})
+        if settings.run.executor != "local":
+            import asyncrender.dask_executor  # noqa: F401  (a ConfigError when Dask is not installed)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     if file_list != "-" and not os.path.isfile(file_list):
@@ -110,9 +113,6 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     except CacheFormatError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
-    except ConfigError as exc:  # settings found unusable only when the run starts (no Dask installed)
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
     except OSError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
