@@ -146,9 +146,9 @@ async def test_a_dask_worker_killed_mid_run_and_the_run_completes(tmp_path: Path
 
 
 def test_executor_names_and_the_scheduler_are_checked() -> None:
-    with pytest.raises(ConfigError, match="run.executor must be one of local, dask, dask-local"):
+    with pytest.raises(ConfigError, match=r"run\.executor must be one of local, dask, dask-local"):
         RunSettings(executor="spark")
-    with pytest.raises(ConfigError, match="needs run.scheduler"):
+    with pytest.raises(ConfigError, match=r"needs run\.scheduler"):
         RunSettings(executor="dask")
     assert RunSettings(executor="dask", scheduler="tcp://10.0.0.1:8786").scheduler == "tcp://10.0.0.1:8786"
     assert RunSettings(executor="dask-local").executor == "dask-local"
@@ -160,9 +160,9 @@ def test_without_distributed_the_cli_says_how_to_install_it(tmp_path: Path) -> N
     # A real process in which importing distributed fails, as where the extra is not installed.
     code = ("import sys; sys.modules['distributed'] = None; from asyncrender.cli import main; "
             "sys.argv[0] = 'asyncrender'; main()")
+    args = ["render", str(listing), "-c", str(tmp_path / "c"), "--executor", "dask-local"]
     done = subprocess.run(
-        [sys.executable, "-c", code, "render", str(listing), "-c", str(tmp_path / "c"), "-o", str(tmp_path / "o"),
-         "--executor", "dask-local"],
+        [sys.executable, "-c", code, *args],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "COLUMNS": "200"})
     assert done.returncode == 2, done.stderr
     assert "pip install asyncrender[dask]" in done.stderr
