@@ -124,7 +124,7 @@ def make_dask_runner(executor: str, scheduler: str | None, jobs: int) -> DaskRun
         workers = jobs or os.cpu_count() or 1
         # One thread per worker process: backends keep per-process state (TeX's sandbox, matplotlib).
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
             scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES})
         try:
             client = Client(cluster)  # type: ignore[no-untyped-call]

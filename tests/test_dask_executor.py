@@ -37,7 +37,7 @@ def anyio_backend() -> str:
 def cluster() -> Iterator[Any]:
     """A real LocalCluster of 2 single-threaded worker processes (with nannies), and a client to it."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         yield client
 
 

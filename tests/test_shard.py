@@ -18,7 +18,9 @@ from asyncrender.config import ConfigError, RunSettings, parse_config
 from asyncrender.inputs import listed_file
 from asyncrender.shard import parse_shard, select_shard, shard_of
 
-paths = st.lists(st.text(st.characters(blacklist_characters="\0\n"), min_size=1, max_size=40), max_size=60)
+# Paths as a file list yields them: any bytes but newline and NUL, decoded with surrogateescape.
+path_bytes = st.binary(min_size=1, max_size=40).filter(lambda b: b"\n" not in b and b"\0" not in b)
+paths = st.lists(path_bytes.map(lambda b: b.decode("utf-8", "surrogateescape")), max_size=60)
 
 
 @given(paths, st.integers(1, 7))
