@@ -95,6 +95,7 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
     summary: dict[str, Any] | None = None
+    failure: BaseException | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
@@ -110,11 +111,10 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except CacheFormatError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 1
-    except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+    except* (CacheFormatError, OSError) as group:  # the task group wraps them in an ExceptionGroup
+        failure = _first_leaf(group)
+    if failure is not None:
+        err.print(f"[red]error:[/red] {escape(str(failure))}", highlight=False)
         return 1
     code = 128 + received[0] if received else 0
     if as_json:
@@ -122,6 +122,12 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     elif not quiet:
         _print_run_table(stats, summary, interrupted=bool(received))
     return code
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,10 +17,14 @@ import anyio
 import anyio.to_thread
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from asyncrender import AsyncRenderer, Config, ConfigError, RenderSettings, RunSettings
+from asyncrender.cli import app
 
 distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
 
 from asyncrender.dask_executor import DaskRunner, make_dask_runner  # noqa: E402  (needs distributed)
 
@@ -167,3 +172,18 @@ def test_without_distributed_the_cli_says_how_to_install_it(tmp_path: Path) -> N
     assert done.returncode == 2, done.stderr
     assert "pip install asyncrender[dask]" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{example_papers()[0]}\n")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = CliRunner().invoke(app, ["render", str(listing), "-c", str(tmp_path / "c"), "-o",
+                                          str(tmp_path / "o"), "--renderer", "mathtext", "--executor", "dask",
+                                          "--scheduler", address])
+    assert result.exit_code == 1
+    assert f"cannot connect to the Dask scheduler at {address}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
