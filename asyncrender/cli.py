@@ -30,6 +30,7 @@ from asyncrender.inputs import read_file_list
 from asyncrender.pipeline import AsyncRenderer, RunStats
 from asyncrender.progress import RunProgress, count_listed
 from asyncrender.runlog import RunLog, end_event, file_events, start_event
+from asyncrender.shard import parse_shard
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
                   "crash-safe per-file cache.")
@@ -63,6 +64,7 @@ def render(
     timeout: Annotated[float | None, typer.Option(help="Seconds one TeX run may take.")] = None,
     executor: Annotated[str | None, typer.Option(help="local, dask or dask-local.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")] = None,
+    shard: Annotated[str | None, typer.Option(help="I/N: render shard I of N (split by key).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's totals as JSON.")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Append a structured log (JSON lines) here.")] = None,
@@ -73,7 +75,10 @@ def render(
         settings = load_config(config).with_overrides(
             {"renderer": renderer, "dpi": dpi, "batch_size": batch_size, "timeout": timeout},
             {"jobs": jobs, "resume": resume or None, "retry_failed": retry_failed or None,
-             "fsync": fsync or None, "executor": executor, "scheduler": scheduler})
+             "fsync": fsync or None, "executor": executor, "scheduler": scheduler,
+             "shard": parse_shard(shard) if shard is not None else None})
+        if settings.run.executor != "local":
+            import asyncrender.dask_executor  # noqa: F401  (a ConfigError when Dask is not installed)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     if file_list != "-" and not os.path.isfile(file_list):

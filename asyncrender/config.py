@@ -23,6 +23,7 @@ DEFAULT_PREAMBLE: tuple[str, ...] = (
 )
 
 RENDERERS = ("auto", "latex", "mathtext")
+EXECUTORS = ("local", "dask", "dask-local")
 
 
 class ConfigError(ValueError):
@@ -91,6 +92,7 @@ class RunSettings:
     fsync: bool = False
     executor: str = "local"
     scheduler: str | None = None
+    shard: tuple[int, int] | None = None  # (I, N): render only the files of shard I of N
 
     def __post_init__(self) -> None:
         for name in ("jobs_in_flight_per_worker", "files_per_job", "bytes_per_job"):
@@ -98,10 +100,23 @@ class RunSettings:
                 raise ConfigError(f"run.{name} must be at least 1")
         if self.jobs < 0:
             raise ConfigError("run.jobs must be 0 (one per CPU) or more")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"run.executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+        if self.executor == "dask" and not self.scheduler:
+            raise ConfigError('run.executor "dask" needs run.scheduler, the scheduler\'s address '
+                              "(--scheduler tcp://host:port)")
+        if self.shard is not None and not _valid_shard(self.shard):
+            raise ConfigError(f"run.shard must be [I, N], integers with 0 <= I < N, not {self.shard!r}")
 
     @property
     def worker_count(self) -> int:
         return self.jobs or os.cpu_count() or 1
+
+
+def _valid_shard(shard: object) -> bool:
+    return (isinstance(shard, tuple) and len(shard) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+            and 0 <= shard[0] < shard[1])
 
 
 @dataclass(frozen=True)
@@ -123,8 +138,9 @@ def _replace(settings: Any, section: str, values: dict[str, Any]) -> Any:
     unknown = sorted(set(given) - known)
     if unknown:
         raise ConfigError(f"unknown setting {section}.{unknown[0]}")
-    if isinstance(given.get("preamble"), list):
-        given["preamble"] = tuple(given["preamble"])
+    for name in ("preamble", "shard"):  # TOML arrays are lists; the settings hold tuples
+        if isinstance(given.get(name), list):
+            given[name] = tuple(given[name])
     try:
         return dataclasses.replace(settings, **given)
     except TypeError as exc:

@@ -17,7 +17,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -75,16 +75,7 @@ class LocalPoolRunner:
             return [failed_outcome(job.files[0], "crash",
                                    f"{job.files[0].path}: a worker died rendering this file {MAX_STRIKES} times")]
         # Several files shared the breakages: retry each alone to find the one that kills workers.
-        results: list[list[FileOutcome]] = [[] for _ in job.files]
-
-        async def one(index: int) -> None:
-            single = RenderJob((job.files[index],), job.settings, job.output_dir)
-            results[index] = await self._run(single, strikes=MAX_STRIKES - 1)
-
-        async with anyio.create_task_group() as tg:
-            for index in range(len(job.files)):
-                tg.start_soon(one, index)
-        return [outcome for per_file in results for outcome in per_file]
+        return await run_files_alone(job, lambda single: self._run(single, strikes=MAX_STRIKES - 1))
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._pool.shutdown)
@@ -97,6 +88,20 @@ class LocalPoolRunner:
         for process in processes:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGKILL)
+
+
+async def run_files_alone(job: RenderJob,
+                          run: Callable[[RenderJob], Awaitable[list[FileOutcome]]]) -> list[FileOutcome]:
+    """Run each file of ``job`` as a job of its own, concurrently; outcomes in job order."""
+    results: list[list[FileOutcome]] = [[] for _ in job.files]
+
+    async def one(index: int) -> None:
+        results[index] = await run(RenderJob((job.files[index],), job.settings, job.output_dir))
+
+    async with anyio.create_task_group() as tg:
+        for index in range(len(job.files)):
+            tg.start_soon(one, index)
+    return [outcome for per_file in results for outcome in per_file]
 
 
 async def _submit(pool: Executor, render: Callable[[RenderJob], list[FileOutcome]],

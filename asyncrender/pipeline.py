@@ -31,6 +31,7 @@ from asyncrender.executor import JobRunner, LocalPoolRunner
 from asyncrender.inputs import ListedFile, listed_file
 from asyncrender.jobs import FileOutcome, RenderJob, pack_jobs
 from asyncrender.render import get_backend, resolve_renderer
+from asyncrender.shard import select_shard
 
 PREPARE_CHUNK = 256
 
@@ -125,7 +126,7 @@ class AsyncRenderer:
             return LocalPoolRunner(run.worker_count)
         from asyncrender.dask_executor import make_dask_runner
 
-        runner: JobRunner = make_dask_runner(run.executor, run.scheduler, run.worker_count)
+        runner: JobRunner = make_dask_runner(run.executor, run.scheduler, run.jobs)
         return runner
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -165,7 +166,9 @@ class AsyncRenderer:
         """Like ``render``, from chunks of ``ListedFile`` (what ``inputs.read_file_list`` yields)."""
         if self._task_group is None:
             raise RuntimeError("use AsyncRenderer in 'async with' first")
-        slots = self.config.run.worker_count * self.config.run.jobs_in_flight_per_worker
+        # A Dask runner knows its cluster's size; the local pool has run.worker_count processes.
+        workers: int = getattr(self._runner, "workers", self.config.run.worker_count)
+        slots = workers * self.config.run.jobs_in_flight_per_worker
         job_send, job_receive = anyio.create_memory_object_stream[RenderJob](0)
         result_send, result_receive = anyio.create_memory_object_stream[FileResult](slots)
         scope = anyio.CancelScope()
@@ -199,7 +202,8 @@ class AsyncRenderer:
         assert self._settings is not None
         async with jobs, results:
             async for chunk in _rechunk(chunks, PREPARE_CHUNK):
-                to_render, skipped = await anyio.to_thread.run_sync(self._prepare, chunk)
+                mine = select_shard(chunk, run.shard)
+                to_render, skipped = await anyio.to_thread.run_sync(self._prepare, mine)
                 for result in skipped:
                     await results.send(result)
                 for files in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,

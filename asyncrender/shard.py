@@ -1,0 +1,41 @@
+"""Shards: a deterministic split of the file list by cache key, for N machines without a scheduler.
+
+Machine I of N renders the listed files whose key's MD5 (the same digest that names the file's cache
+entry) is I modulo N. The split depends on the key alone, not on the list's order or length, so the
+N machines can share one cache folder and shards 0..N-1 together cover the list exactly once. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from asyncrender.cache.entry import key_digest
+from asyncrender.config import ConfigError
+from asyncrender.inputs import ListedFile
+
+Shard = tuple[int, int]
+
+
+def parse_shard(text: str) -> Shard:
+    """``"I/N"`` (as given to ``--shard``) to ``(I, N)``, with ``0 <= I < N``."""
+    index, slash, count = text.strip().partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = None
+    if not slash or shard is None or not 0 <= shard[0] < shard[1]:
+        raise ConfigError(f"--shard must be I/N with 0 <= I < N (e.g. 0/4), not {text!r}")
+    return shard
+
+
+def shard_of(key: str, count: int) -> int:
+    """The shard, out of ``count``, that the file with cache key ``key`` belongs to."""
+    return int(key_digest(key), 16) % count
+
+
+def select_shard(files: Iterable[ListedFile], shard: Shard | None) -> list[ListedFile]:
+    """The files of ``shard`` (all of them when ``shard`` is None), in list order."""
+    if shard is None:
+        return list(files)
+    index, count = shard
+    return [listed for listed in files if shard_of(listed.key, count) == index]
