@@ -107,8 +107,13 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     except CacheFormatError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
-    except OSError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+    except (OSError, BaseExceptionGroup) as exc:
+        # Task groups wrap errors in groups: a cache that cannot be written (a full disk) stops
+        # the run with its message, not a traceback.
+        problem = _os_error(exc)
+        if problem is None:
+            raise
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
         return 1
     code = 128 + received[0] if received else 0
     if as_json:
@@ -116,6 +121,16 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     elif not quiet:
         _print_run_table(stats, summary, interrupted=bool(received))
     return code
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _os_error(inner)) is not None:
+                return found
+    return None
 
 
 async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:
@@ -193,6 +208,34 @@ def summary(
         table.add_row(f"  {kind}", str(n))
     table.add_row("render seconds", f"{totals['render_seconds']:.1f}")
     Console().print(table)
+
+
+@app.command()
+def verify(
+    cache_dir: CacheDir = Path("cache_dir"),
+    repair: Annotated[bool, typer.Option(help="Delete bad entries (--resume renders them again), "
+                                              "remove orphaned temp files, recount the summary.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every entry and every image it lists (exit 1 if problems remain unrepaired)."""
+    from asyncrender.verify import verify_cache
+
+    try:
+        report = verify_cache(cache_dir, repair=repair)
+    except CacheFormatError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        for problem in report.problems:
+            err.print(f"{problem.entry} ({problem.key or 'unknown file'}): {problem.message}",
+                      highlight=False, markup=False)
+        verdict = "repaired" if repair else "found"
+        err.print(f"{report.entries} entries, {report.images} images checked; {len(report.problems)} "
+                  f"problems {verdict}" + (f", {report.repaired} entries deleted, "
+                                          f"{report.temp_files_removed} temp files removed" if repair else ""),
+                  highlight=False)
+    raise typer.Exit(0 if report.ok or repair else 1)
 
 
 def main() -> None:

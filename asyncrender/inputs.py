@@ -135,6 +135,10 @@ def parse_extracted(data: bytes, source: str) -> Paper:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{source}: not usable JSON: {_short(str(exc))}") from None
     paper_id = default_paper_id(source)
     if isinstance(doc, dict):
         if "paper_id" in doc:
@@ -164,7 +168,7 @@ def parse_extracted(data: bytes, source: str) -> Paper:
         try:
             item = _parse_item(raw, item_id, place)
             if item_id in seen:
-                raise InputError(f"{place}: duplicate id {item_id!r}")
+                raise InputError(f"{place}: duplicate id {_short(repr(item_id))}")
             items.append(item)
         except InputError as exc:
             problems.append(ItemProblem(id=item_id if item_id not in seen else f"{item_id}#{index}", message=str(exc)))
@@ -192,10 +196,25 @@ def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
         raise InputError(f"{place}: 'latex' is empty")
     if "\x00" in latex:
         raise InputError(f"{place}: 'latex' contains a NUL character")
+    if not _is_unicode(latex):
+        raise InputError(f"{place}: 'latex' is not valid Unicode (a lone surrogate escape)")
     kind = raw.get("type", "display")
     if kind not in ITEM_TYPES:
-        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {kind!r}")
+        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {_short(repr(kind))}")
     return PaperItem(id=item_id, type=kind, latex=latex)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """Hostile input can be megabytes long: messages quote at most ``limit`` characters of it."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _json_type(value: Any) -> str:

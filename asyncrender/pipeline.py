@@ -12,6 +12,7 @@ task groups) and never chooses a loop policy: uvloop is the CLI's choice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asyncrender.cache.entry import Resume, build_entry, config_fingerprint, content_matches, resume_decision
-from asyncrender.cache.manager import DistributedCacheManager, utc_now
+from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
 from asyncrender.config import Config, RenderSettings
 from asyncrender.executor import JobRunner, LocalPoolRunner
 from asyncrender.inputs import ListedFile, listed_file
@@ -33,6 +34,7 @@ from asyncrender.jobs import FileOutcome, RenderJob, pack_jobs
 from asyncrender.render import get_backend, resolve_renderer
 
 PREPARE_CHUNK = 256
+log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
 
@@ -141,7 +143,14 @@ class AsyncRenderer:
                         self._runner.terminate()
                     else:
                         await self._runner.aclose()
-                self.summary = await self._cache.asave_summary()
+                try:
+                    self.summary = await self._cache.asave_summary()
+                except OSError as write_error:
+                    if exc is None:
+                        raise CacheWriteError(f"cannot write {self.cache_dir / 'summary.json'}: "
+                                              f"{write_error.strerror or write_error}") from write_error
+                    # Do not hide the error that ended the run behind this one.
+                    log.error("cannot write %s: %s", self.cache_dir / "summary.json", write_error)
 
     @property
     def cache(self) -> DistributedCacheManager:
@@ -243,7 +252,14 @@ class AsyncRenderer:
             async for job in jobs:
                 for outcome in await self._runner.run(job):
                     entry = self._entry(outcome)
-                    await self.cache.asave_file_cache(outcome.key, entry)
+                    try:
+                        await self.cache.asave_file_cache(outcome.key, entry)
+                    except OSError as exc:
+                        # No entry, no partial entry (the temp file is gone): stop the run, since
+                        # every later entry would fail alike; --resume continues once there is room.
+                        raise CacheWriteError(
+                            f"cannot write the cache entry of {outcome.key} in {self.cache.entries_dir}: "
+                            f"{exc.strerror or exc}") from exc
                     await results.send(FileResult(outcome.key, entry["status"], False, len(entry["images"]),
                                                   len(entry["errors"]), entry))
 

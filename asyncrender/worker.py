@@ -6,6 +6,7 @@ return value. A worker never raises for bad input or a bad item: those become er
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import time
@@ -19,6 +20,7 @@ from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
 from asyncrender.naming import item_file_names, paper_dir
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
+from asyncrender.tempfiles import remove_orphans
 
 _backends: dict[str, Backend] = {}
 
@@ -45,6 +47,11 @@ def _backend(name: str) -> Backend:
 
 def render_job(job: RenderJob) -> list[FileOutcome]:
     """Render every item of every file in ``job``; one outcome per file, in job order."""
+    return render_job_with(job, _backend(job.settings.renderer))
+
+
+def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
+    """``render_job`` with the given backend (tests inject backends that crash, hang or fail)."""
     outcomes: dict[str, FileOutcome] = {}
     prepared: list[_Prepared] = []
     out_root = Path(job.output_dir)
@@ -60,6 +67,7 @@ def render_job(job: RenderJob) -> list[FileOutcome]:
             outcomes[listed.key] = failed_outcome(listed, "input", str(exc), fingerprint)
             continue
         folder = paper_dir(out_root, paper.paper_id)
+        remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)
         items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]
         prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start))
@@ -67,7 +75,7 @@ def render_job(job: RenderJob) -> list[FileOutcome]:
     all_items = [item for p in prepared for item in p.items]
     start = time.perf_counter()
     try:
-        results = _backend(job.settings.renderer).render(all_items, job.settings) if all_items else []
+        results = backend.render(all_items, job.settings) if all_items else []
     except Exception as exc:  # a backend bug must not lose the neighbours' files
         crash = ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")
         results = [crash] * len(all_items)
@@ -92,7 +100,8 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> F
                            "height": result.height, "type": item.type, "latex": item.latex})
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
-            item.out_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
+                item.out_path.unlink(missing_ok=True)
             errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message,
                            "type": item.type, "latex": item.latex})
     return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,

@@ -38,7 +38,13 @@ class InputFingerprint:
 
 
 def key_digest(key: str) -> str:
-    return hashlib.md5(key.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()
+    # surrogateescape: a path listed in invalid UTF-8 hashes as its original bytes. A lone
+    # surrogate outside that range (only the library API can pass one) hashes as its code point.
+    try:
+        raw = key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = key.encode("utf-8", "surrogatepass")
+    return hashlib.md5(raw, usedforsecurity=False).hexdigest()
 
 
 def entry_file_name(key: str) -> str:
@@ -92,7 +98,11 @@ def build_entry(
 
 
 def encode_entry(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    # Readable UTF-8, except that a lone surrogate (a path listed in invalid UTF-8, kept by
+    # surrogateescape) becomes a JSON \uXXXX escape: surrogates only occur inside JSON strings,
+    # where backslashreplace's ``\udcff`` is exactly that escape, so the entry stays valid UTF-8
+    # and decodes to the same string.
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def decode_entry(data: bytes, file_name: str | None = None) -> dict[str, Any]:
