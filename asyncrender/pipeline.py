@@ -102,6 +102,7 @@ class AsyncRenderer:
         self._settings: RenderSettings | None = None
         self._config_fp: dict[str, Any] = {}
         self._task_group: TaskGroup | None = None
+        self._active_renders = 0
         self.summary: dict[str, Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -132,14 +133,17 @@ class AsyncRenderer:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool | None:
         assert self._task_group is not None and self._runner is not None and self._cache is not None
-        if exc is not None:
+        # A render the caller left unfinished (``break``, an error, a cancellation) is abandoned:
+        # no new file starts and the workers are killed rather than waited for.
+        abandoned = exc is not None or self._active_renders > 0
+        if abandoned:
             self._task_group.cancel_scope.cancel()
         try:
             return await self._task_group.__aexit__(exc_type, exc, tb)
         finally:
             with anyio.CancelScope(shield=True):
                 if self._owns_runner:
-                    if exc is not None and hasattr(self._runner, "terminate"):
+                    if abandoned and hasattr(self._runner, "terminate"):
                         self._runner.terminate()
                     else:
                         await self._runner.aclose()
@@ -187,11 +191,13 @@ class AsyncRenderer:
                     job_receive.close()
 
         self._task_group.start_soon(supervise)
+        self._active_renders += 1  # until every result was taken
         try:
             async with result_receive:
                 async for result in result_receive:
                     self.stats.add(result)
                     yield result
+            self._active_renders -= 1
         finally:
             scope.cancel()
 
