@@ -183,8 +183,8 @@ def _item_id(raw: Any, index: int) -> str:
 
 
 def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
-    if isinstance(raw, str):
-        return PaperItem(id=item_id, type="display", latex=raw)
+    if isinstance(raw, str):  # a bare LaTeX string: checked like any item's 'latex'
+        raw = {"latex": raw}
     if not isinstance(raw, dict):
         raise InputError(f"{place}: an item must be an object or a string, not {_json_type(raw)}")
     if "id" in raw and (not isinstance(raw["id"], str | int) or isinstance(raw["id"], bool) or raw["id"] == ""):
@@ -200,7 +200,8 @@ def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
         raise InputError(f"{place}: 'latex' is not valid Unicode (a lone surrogate escape)")
     kind = raw.get("type", "display")
     if kind not in ITEM_TYPES:
-        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {_short(repr(kind))}")
+        shown = _short(repr(kind)) if isinstance(kind, str) else _json_type(kind)  # no repr of deep nests
+        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {shown}")
     return PaperItem(id=item_id, type=kind, latex=latex)
 
 
@@ -235,14 +236,16 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
         raise InputError(f"{path}: is a folder, not a file") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
+    except OSError as exc:  # a symlink loop (ELOOP), a name too long, no permission, ...
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL in the listed path
+        raise InputError(f"{path!r}: not a usable path (it contains a NUL character)") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # checked before fdopen, which refuses a folder with an OSError
+        os.close(fd)
+        raise InputError(f"{path}: is a folder, not a file" if stat.S_ISDIR(st.st_mode)
+                         else f"{path}: not a regular file")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{path}: is a folder, not a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{path}: not a regular file")
         if st.st_size > MAX_INPUT_BYTES:
             raise InputError(f"{path}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
         try:
