@@ -17,7 +17,8 @@ from typing import Any
 from asyncrender.cache.entry import InputFingerprint
 from asyncrender.inputs import InputError, ListedFile, Paper, parse_extracted, read_extracted
 from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
-from asyncrender.naming import item_file_names, paper_dir
+from asyncrender.naming import item_file_names
+from asyncrender.paperdirs import owned_paper_dir
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
@@ -66,7 +67,12 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
             # The fingerprint (when the file could be read) lets --resume skip it until it changes.
             outcomes[listed.key] = failed_outcome(listed, "input", str(exc), fingerprint)
             continue
-        folder = paper_dir(out_root, paper.paper_id)
+        try:
+            folder = owned_paper_dir(out_root, paper.paper_id, listed.key)
+        except OSError as exc:  # a file where the folder should be, a full disk, no permission
+            outcomes[listed.key] = failed_outcome(
+                listed, "io", f"{listed.path}: cannot create its output folder: {exc.strerror or exc}", fingerprint)
+            continue
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)
         items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]

@@ -37,14 +37,17 @@ class InputFingerprint:
         return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
 
 
-def key_digest(key: str) -> str:
-    # surrogateescape: a path listed in invalid UTF-8 hashes as its original bytes. A lone
-    # surrogate outside that range (only the library API can pass one) hashes as its code point.
+def key_bytes(key: str) -> bytes:
+    """A key as bytes. surrogateescape: a path listed in invalid UTF-8 becomes its original bytes.
+    A lone surrogate outside that range (only the library API can pass one) becomes its code point."""
     try:
-        raw = key.encode("utf-8", "surrogateescape")
+        return key.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raw = key.encode("utf-8", "surrogatepass")
-    return hashlib.md5(raw, usedforsecurity=False).hexdigest()
+        return key.encode("utf-8", "surrogatepass")
+
+
+def key_digest(key: str) -> str:
+    return hashlib.md5(key_bytes(key), usedforsecurity=False).hexdigest()
 
 
 def entry_file_name(key: str) -> str:
