@@ -138,19 +138,23 @@ class AsyncRenderer:
         abandoned = exc is not None or self._active_renders > 0
         if abandoned:
             self._task_group.cancel_scope.cancel()
+        failure: BaseException | None = exc
         try:
             return await self._task_group.__aexit__(exc_type, exc, tb)
+        except BaseException as raised:  # e.g. a cache entry that could not be written
+            failure = raised
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 if self._owns_runner:
-                    if abandoned and hasattr(self._runner, "terminate"):
+                    if (abandoned or failure is not None) and hasattr(self._runner, "terminate"):
                         self._runner.terminate()
                     else:
                         await self._runner.aclose()
                 try:
                     self.summary = await self._cache.asave_summary()
                 except OSError as write_error:
-                    if exc is None:
+                    if failure is None:
                         raise CacheWriteError(f"cannot write {self.cache_dir / 'summary.json'}: "
                                               f"{write_error.strerror or write_error}") from write_error
                     # Do not hide the error that ended the run behind this one.
