@@ -70,8 +70,8 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
         try:
             folder = owned_paper_dir(out_root, paper.paper_id, listed.key)
         except OSError as exc:  # a file where the folder should be, a full disk, no permission
-            outcomes[listed.key] = failed_outcome(
-                listed, "io", f"{listed.path}: cannot create its output folder: {exc.strerror or exc}", fingerprint)
+            message = f"{listed.path}: cannot create its output folder: {exc.strerror or exc}"
+            outcomes[listed.key] = failed_outcome(listed, "io", message, fingerprint)
             continue
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)

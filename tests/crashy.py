@@ -52,5 +52,6 @@ def raising_render(job: RenderJob) -> list[FileOutcome]:
 
 def parent_pid_render(job: RenderJob) -> list[FileOutcome]:
     """Reports, as the paper id, the worker's parent pid (forkserver: not the test process)."""
-    return [FileOutcome(key=f.key, paper_id=str(os.getppid()), images=[], errors=[], input_fp=None, seconds=0.0)
+    parent = str(os.getppid())
+    return [FileOutcome(key=f.key, paper_id=parent, images=[], errors=[], input_fp=None, seconds=0.0)
             for f in job.files]

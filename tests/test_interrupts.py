@@ -41,7 +41,8 @@ def wait_for_entries(cache: Path, at_least: int, within: float = 120.0) -> None:
 
 
 @pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
-def test_signal_stops_the_run_cleanly_and_resume_completes(tmp_path: Path, signum: int, whole_group: bool) -> None:
+def test_signal_stops_the_run_cleanly_and_resume_completes(tmp_path: Path, signum: int,
+                                                           whole_group: bool) -> None:
     listing = make_corpus(tmp_path / "in", files=60, items=6)
     keys = [line for line in listing.read_text().split("\n") if line]
     cache, out, log = tmp_path / "cache", tmp_path / "out", tmp_path / "log"
