@@ -19,23 +19,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
+from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, utc_now
+from asyncrender.cli_common import CacheDir, err
+from asyncrender.cli_common import fail as _fail
+from asyncrender.cli_common import print_error as _error
+from asyncrender.cli_outputs import export_command, failures_command, gallery_command, summary_table
 from asyncrender.config import Config, ConfigError, load_config
+from asyncrender.failures import entry_failures, error_line
 from asyncrender.inputs import read_file_list
 from asyncrender.pipeline import AsyncRenderer, RunStats
 from asyncrender.progress import RunProgress, count_listed
+from asyncrender.runlog import RunLog, end_event, file_events, start_event
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
                   "crash-safe per-file cache.")
-err = Console(stderr=True)
 log = logging.getLogger("asyncrender")
-
-CacheDir = Annotated[Path, typer.Option("--cache-dir", "-c", help="Cache folder.")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    return typer.Exit(code)
+app.command("export")(export_command)
+app.command("failures")(failures_command)
+app.command("gallery")(gallery_command)
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -64,6 +65,7 @@ def render(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's totals as JSON.")] = False,
+    log_file: Annotated[Path | None, typer.Option(help="Append a structured log (JSON lines) here.")] = None,
 ) -> None:
     """Render every item of every listed file to a PNG, with one cache entry per file."""
     _setup_logging(quiet or as_json)
@@ -78,17 +80,37 @@ def render(
         raise _fail(f"{file_list}: no such file list", 2)
     if legacy_cache is not None:
         migrate(legacy_cache, cache_dir)
-    code = anyio.run(_render, file_list, cache_dir, output_dir, settings, quiet, as_json,
+    code = anyio.run(_render, file_list, cache_dir, output_dir, settings, quiet, as_json, log_file,
                      backend="asyncio", backend_options={"use_uvloop": True})
     raise typer.Exit(code)
 
 
 async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                  quiet: bool, as_json: bool) -> int:
+                  quiet: bool, as_json: bool, log_file: Path | None) -> int:
+    if log_file is None:
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None)
+    try:
+        runlog = await RunLog(log_file).open()
+    except OSError as exc:
+        _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
+        return 1
+    try:
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog)
+    except BaseException as exc:  # a crash still ends the log, with what it was
+        await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
+                                     error=f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        await runlog.aclose()
+
+
+async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
+                      quiet: bool, as_json: bool, runlog: RunLog | None) -> int:
     received: list[int] = []
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
     summary: dict[str, Any] | None = None
+    problems: list[BaseException] = []
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
@@ -99,23 +121,27 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
                 with progress:
                     async with renderer:
                         stats = renderer.stats
+                        if runlog:
+                            await runlog.write(start_event(
+                                utc_now(), file_list=file_list, cache_dir=str(cache_dir),
+                                output_dir=str(renderer.output_dir), config=renderer.config_fingerprint))
                         async for result in renderer.render_listed(read_file_list(file_list)):
                             progress.advance(result)
+                            if not (quiet or as_json or result.skipped):
+                                for row in entry_failures(result.entry or {}):
+                                    progress.error(error_line(row))
+                            if runlog:
+                                await runlog.write(*file_events(result, utc_now()))
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except CacheFormatError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 1
-    except (OSError, BaseExceptionGroup) as exc:
-        # Task groups wrap errors in groups: a cache that cannot be written (a full disk) stops
-        # the run with its message, not a traceback.
-        problem = _os_error(exc)
-        if problem is None:
-            raise
-        err.print(f"[red]error:[/red] {problem}", highlight=False)
-        return 1
-    code = 128 + received[0] if received else 0
+    except* (CacheFormatError, OSError) as group:
+        problems.extend(_leaves(group))
+    for problem in problems:
+        _error(str(problem))
+    if problems:
+        return await _end_log(runlog, 1, stats, None, bool(received))
+    code = await _end_log(runlog, 128 + received[0] if received else 0, stats, summary, bool(received))
     if as_json:
         print(json.dumps({"exit_code": code, "run": _stats_json(stats), "cache": summary}))
     elif not quiet:
@@ -123,14 +149,17 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     return code
 
 
-def _os_error(exc: BaseException) -> OSError | None:
-    if isinstance(exc, OSError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            if (found := _os_error(inner)) is not None:
-                return found
-    return None
+async def _end_log(runlog: RunLog | None, code: int, stats: RunStats, summary: dict[str, Any] | None,
+                   interrupted: bool) -> int:
+    if runlog is not None:
+        await runlog.write(end_event(utc_now(), exit_code=code, interrupted=interrupted,
+                                     run=_stats_json(stats), cache=summary), flush=True)
+        await runlog.aclose()
+    return code
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
 
 
 async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:
@@ -156,7 +185,7 @@ def _print_run_table(stats: RunStats, summary: dict[str, Any] | None, interrupte
     table.add_column("")
     table.add_column("this run", justify="right")
     table.add_column("whole cache", justify="right")
-    cache_files = summary["files"] if summary else {"total": "?", "by_status": {}}
+    cache_files: dict[str, Any] = summary["files"] if summary else {"total": "?", "by_status": {}}
     table.add_row("files", str(stats.files), str(cache_files["total"]))
     table.add_row("  skipped (resume)", str(stats.skipped), "")
     for status in ("success", "partial", "failed"):
@@ -180,7 +209,7 @@ def migrate(
         raise _fail(f"{legacy_file}: cannot migrate: {exc}") from None
     err.print(f"migrated {report.migrated} entries from {legacy_file} "
               f"({report.already_present} already present, {report.malformed} malformed and skipped)",
-              highlight=False)
+              highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -196,18 +225,7 @@ def summary(
     if as_json:
         print(json.dumps(totals, indent=2))
         return
-    table = Table(title=f"asyncrender cache {cache_dir}")
-    table.add_column("")
-    table.add_column("count", justify="right")
-    table.add_row("files", str(totals["files"]["total"]))
-    for status, n in totals["files"]["by_status"].items():
-        table.add_row(f"  {status}", str(n))
-    table.add_row("images", str(totals["items"]["rendered"]))
-    table.add_row("failed items", str(totals["items"]["failed"]))
-    for kind, n in totals["failures_by_kind"].items():
-        table.add_row(f"  {kind}", str(n))
-    table.add_row("render seconds", f"{totals['render_seconds']:.1f}")
-    Console().print(table)
+    Console().print(summary_table(totals, cache_dir))
 
 
 @app.command()
@@ -229,7 +247,7 @@ def verify(
     else:
         for problem in report.problems:
             err.print(f"{problem.entry} ({problem.key or 'unknown file'}): {problem.message}",
-                      highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)
         verdict = "repaired" if repair else "found"
         err.print(f"{report.entries} entries, {report.images} images checked; {len(report.problems)} "
                   f"problems {verdict}" + (f", {report.repaired} entries deleted, "

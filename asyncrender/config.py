@@ -54,6 +54,15 @@ class RenderSettings:
             raise ConfigError("render.padding must not be negative")
         if self.timeout <= 0:
             raise ConfigError("render.timeout must be positive")
+        from asyncrender.render.texsource import dvipng_colour  # pure; imported here to avoid a cycle
+
+        for name in ("foreground", "background"):
+            try:
+                dvipng_colour(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"render.{name}: {exc}") from None
+        if self.foreground.strip().lower() == "transparent":
+            raise ConfigError("render.foreground cannot be transparent")
         if self.font_size not in (10, 11, 12):
             raise ConfigError("render.font_size must be 10, 11 or 12 (the article class sizes)")
 

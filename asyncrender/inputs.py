@@ -14,7 +14,7 @@ import stat
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiofiles
 import anyio.to_thread
@@ -107,8 +107,9 @@ async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[L
 
 async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
     if str(source) == "-":
-        stdin = sys.stdin.buffer
-        while chunk := await anyio.to_thread.run_sync(stdin.read1, LIST_CHUNK_BYTES):
+        stdin: BinaryIO = sys.stdin.buffer
+        # read1: return what the pipe has now, so a slow producer's lines flow through at once.
+        while chunk := await anyio.to_thread.run_sync(getattr(stdin, "read1", stdin.read), LIST_CHUNK_BYTES):
             yield chunk
         return
     async with aiofiles.open(source, "rb") as f:
@@ -130,13 +131,15 @@ def parse_extracted(data: bytes, source: str) -> Paper:
     ``ItemProblem`` and its neighbours are kept.
     """
     try:
-        doc = json.loads(data)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    try:
+        doc = json.loads(text)
     except RecursionError:
         raise InputError(f"{source}: JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InputError(f"{source}: not usable JSON: {_short(str(exc))}") from None
     paper_id = default_paper_id(source)
@@ -241,13 +244,17 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
     except ValueError:  # a NUL in the listed path
         raise InputError(f"{path!r}: not a usable path (it contains a NUL character)") from None
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):  # checked before fdopen, which refuses a folder with an OSError
+    problem = None
+    if stat.S_ISDIR(st.st_mode):
+        problem = "is a folder, not a file"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = "not a regular file"
+    elif st.st_size > MAX_INPUT_BYTES:
+        problem = f"{st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have"
+    if problem:
         os.close(fd)
-        raise InputError(f"{path}: is a folder, not a file" if stat.S_ISDIR(st.st_mode)
-                         else f"{path}: not a regular file")
+        raise InputError(f"{path}: {problem}")
     with os.fdopen(fd, "rb") as f:
-        if st.st_size > MAX_INPUT_BYTES:
-            raise InputError(f"{path}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
         try:
             return f.read(MAX_INPUT_BYTES + 1), st
         except OSError as exc:

@@ -128,7 +128,8 @@ class AsyncRenderer:
             return LocalPoolRunner(run.worker_count)
         from asyncrender.dask_executor import make_dask_runner
 
-        return make_dask_runner(run.executor, run.scheduler, run.worker_count)
+        runner: JobRunner = make_dask_runner(run.executor, run.scheduler, run.worker_count)
+        return runner
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool | None:

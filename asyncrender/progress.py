@@ -1,4 +1,5 @@
-"""The CLI's progress bar: files done (of the total, once counted), items/s, failures, ETA."""
+"""The CLI's progress bar: files done (of the total, once counted), files/s, items/s, failures, ETA;
+and the one-line error reports printed above it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from asyncrender.inputs import list_lines
 from asyncrender.pipeline import FileResult
@@ -32,26 +34,40 @@ class RunProgress:
             TextColumn("[bold]rendering"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("files · {task.fields[rate]} items/s · {task.fields[failed]} failed"),
+            TextColumn("files · {task.fields[file_rate]} files/s · {task.fields[rate]} items/s · "
+                       "{task.fields[failed]} failed"),
             TimeRemainingColumn(),
             console=console,
             disable=not enabled,
             transient=False,
         )
-        self._task = self._progress.add_task("render", total=None, rate="0", failed=0)
+        self._task = self._progress.add_task("render", total=None, rate="0", file_rate="0", failed=0)
         self._start = time.monotonic()
         self._items = 0
+        self._files = 0
         self._failed = 0
 
     def set_total(self, total: int) -> None:
         self._progress.update(self._task, total=total)
 
     def advance(self, result: FileResult) -> None:
+        # Rates count work done in this run: files skipped by --resume cost nothing.
         if not result.skipped:
+            self._files += 1
             self._items += result.images + result.failed_items
             self._failed += result.failed_items
-        rate = self._items / max(time.monotonic() - self._start, 1e-9)
-        self._progress.update(self._task, advance=1, rate=f"{rate:.0f}", failed=self._failed)
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        self._progress.update(self._task, advance=1, rate=f"{self._items / elapsed:.0f}",
+                              file_rate=f"{self._files / elapsed:.1f}", failed=self._failed)
+
+    def error(self, line: str) -> None:
+        """Print one error line above the bar; on a terminal it is cut to the width, never wrapped."""
+        console = self._progress.console
+        text = Text.assemble(("error: ", "red"), line)
+        if console.is_terminal:
+            console.print(text, highlight=False, no_wrap=True, overflow="ellipsis", crop=True)
+        else:
+            console.print(text, highlight=False, soft_wrap=True)
 
     def __enter__(self) -> RunProgress:
         self._progress.__enter__()

@@ -52,7 +52,8 @@ def render_job(job: RenderJob) -> list[FileOutcome]:
 
 
 def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
-    """``render_job`` with the given backend (tests inject backends that crash, hang or fail)."""
+    """``render_job`` with a given backend (benchmarks pass one that needs no TeX; tests, ones that
+    crash)."""
     outcomes: dict[str, FileOutcome] = {}
     prepared: list[_Prepared] = []
     out_root = Path(job.output_dir)

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import (
+
+from asyncrender.cache.manager import DistributedCacheManager
+from tests.reliability_support import (
     SOAK,
     audit,
     cli_args,
@@ -25,8 +27,6 @@ from reliability_support import (
     temp_files,
     wait_session_empty,
 )
-
-from asyncrender.cache.manager import DistributedCacheManager
 
 KILLS = 20 if SOAK else 5
 

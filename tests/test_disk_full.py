@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_support import audit, cli_args, make_corpus, run_cli, temp_files
 
 from asyncrender.cache.manager import DistributedCacheManager
+from tests.reliability_support import audit, cli_args, make_corpus, run_cli, temp_files
 
 
 @pytest.fixture

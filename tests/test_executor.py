@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import crashy
 import pytest
-from reliability_support import wait_dead
 
 from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.executor import LocalPoolRunner
 from asyncrender.jobs import FileOutcome, RenderJob
 from asyncrender.pipeline import AsyncRenderer, FileResult
+from tests import crashy
+from tests.reliability_support import wait_dead
 
 
 def corpus(folder: Path, files: int, culprits: dict[int, str]) -> list[str]:

@@ -16,12 +16,12 @@ from typing import Any
 import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import cli_args, run_cli
 
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.inputs import InputError, list_lines, listed_file, parse_extracted
 from asyncrender.pipeline import AsyncRenderer
+from tests.reliability_support import cli_args, run_cli
 
 SOURCE = "papers/x_extracted.json"
 

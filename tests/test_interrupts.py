@@ -13,7 +13,11 @@ from pathlib import Path
 
 import anyio
 import pytest
-from reliability_support import (
+
+from asyncrender.config import Config, RenderSettings, RunSettings
+from asyncrender.executor import LocalPoolRunner
+from asyncrender.pipeline import AsyncRenderer
+from tests.reliability_support import (
     audit,
     cli_args,
     kill_group,
@@ -24,10 +28,6 @@ from reliability_support import (
     wait_dead,
     wait_session_empty,
 )
-
-from asyncrender.config import Config, RenderSettings, RunSettings
-from asyncrender.executor import LocalPoolRunner
-from asyncrender.pipeline import AsyncRenderer
 
 
 def wait_for_entries(cache: Path, at_least: int, within: float = 120.0) -> None:

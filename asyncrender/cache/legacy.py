@@ -8,7 +8,6 @@ rule (``normalise_key``); every field we do not know is kept as it was. Migrated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from asyncrender.cache.entry import ENTRY_VERSION, STATUSES, file_status
@@ -21,15 +20,11 @@ class MalformedLegacyEntry(ValueError):
 
 def legacy_mapping(doc: Any) -> dict[str, Any]:
     """The path -> entry mapping inside a legacy cache document."""
-    if isinstance(doc, dict) and isinstance(doc.get("files"), dict):
-        return doc["files"]
     if isinstance(doc, dict):
-        return doc
+        files = doc.get("files")
+        mapping: dict[str, Any] = files if isinstance(files, dict) else doc
+        return mapping
     raise MalformedLegacyEntry("a legacy cache must be a JSON object")
-
-
-def iter_legacy(mapping: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    yield from mapping.items()
 
 
 def convert_legacy_entry(path: str, old: Any, source: str, migrated_at: str) -> dict[str, Any]:

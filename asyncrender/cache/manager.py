@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,8 @@ from asyncrender.cache.entry import (
     encode_entry,
     entry_file_name,
 )
-from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry, legacy_mapping
+from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
+from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
 from asyncrender.cache.summary import SummaryBuilder
 from asyncrender.inputs import normalise_key
 from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, temp_path
@@ -99,6 +100,7 @@ class DistributedCacheManager:
     def __init__(self, cache_dir: str | os.PathLike[str], *, fsync: bool = False, create: bool = True) -> None:
         self.cache_dir = Path(cache_dir)
         self.entries_dir = self.cache_dir / "file_caches"
+        self._entries_dir_str = str(self.entries_dir)
         self.fsync = fsync
         self.metadata = self._open(create)
 
@@ -139,13 +141,16 @@ class DistributedCacheManager:
 
     def load_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
         """The entry of ``file_path``, or ``None`` if absent or corrupt (a corrupt one is logged)."""
-        path = self.entry_path(file_path)
+        # str paths and a raw open: this runs once per listed file on --resume (100,000s of times).
+        name = entry_file_name(normalise_key(os.fspath(file_path)))
+        path = os.path.join(self._entries_dir_str, name)
         try:
-            data = path.read_bytes()
+            with open(path, "rb", buffering=0) as f:
+                data = f.readall()
         except FileNotFoundError:
             return None
         try:
-            return decode_entry(data, path.name)
+            return decode_entry(data, name)
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
             return None
@@ -153,23 +158,32 @@ class DistributedCacheManager:
     def is_file_cached(self, file_path: str | os.PathLike[str]) -> bool:
         return self.load_file_cache(file_path) is not None
 
-    def scan(self) -> Iterator[ScannedEntry]:
-        """Every entry file, read and checked, in directory order (no sorting: a million is fine)."""
-        with os.scandir(self.entries_dir) as it:
-            for dirent in it:
-                if not dirent.name.endswith(ENTRY_SUFFIX):
-                    continue
-                path = Path(dirent.path)
-                try:
-                    yield ScannedEntry(path, decode_entry(path.read_bytes(), dirent.name), None)
-                except CorruptEntry as exc:
-                    yield ScannedEntry(path, None, str(exc))
-                except OSError as exc:
-                    yield ScannedEntry(path, None, f"unreadable: {exc.strerror or exc}")
+    def scan(self, ordered: bool = False) -> Iterator[ScannedEntry]:
+        """Every entry file, read and checked, in directory order (no sorting: a million is fine).
 
-    def iter_entries(self) -> Iterator[dict[str, Any]]:
-        """Every valid entry; corrupt ones are logged and skipped."""
-        for scanned in self.scan():
+        ``ordered`` sorts by entry file name (the MD5 of the key), an order that is the same on
+        every file system, for outputs that must be reproducible; it holds the names in memory.
+        """
+        with os.scandir(self.entries_dir) as it:
+            names: Iterable[str] = (d.name for d in it if d.name.endswith(ENTRY_SUFFIX))
+            if ordered:
+                names = sorted(names)
+            for name in names:
+                # Plain open() on a str path: a Path per entry costs more than the read (1M entries).
+                path = os.path.join(self.entries_dir, name)
+                try:
+                    with open(path, "rb", buffering=0) as f:
+                        entry = decode_entry(f.readall(), name)
+                    yield ScannedEntry(Path(path), entry, None)
+                except CorruptEntry as exc:
+                    yield ScannedEntry(Path(path), None, str(exc))
+                except OSError as exc:
+                    yield ScannedEntry(Path(path), None, f"unreadable: {exc.strerror or exc}")
+
+    def iter_entries(self, ordered: bool = False) -> Iterator[dict[str, Any]]:
+        """Every valid entry (sorted by entry file name with ``ordered``); corrupt ones are logged
+        and skipped."""
+        for scanned in self.scan(ordered):
             if scanned.entry is not None:
                 yield scanned.entry
             else:
@@ -192,23 +206,29 @@ class DistributedCacheManager:
     def migrate_legacy(self, legacy_file: str | os.PathLike[str]) -> MigrationReport:
         """Per-file entries from a legacy single-file cache; existing entries are never overwritten."""
         source = os.fspath(legacy_file)
-        with open(source, "rb") as f:
-            mapping = legacy_mapping(json.load(f))
+        # Streamed, one entry at a time: a million-entry legacy file never sits in memory whole.
+        # A first pass finds whether the mapping is wrapped in "files" (see legacy.legacy_mapping).
+        try:
+            with open(source, encoding="utf-8") as f:
+                wrapped = has_files_wrapper(f.read)
+        except (LegacyJSONError, UnicodeDecodeError) as exc:
+            raise MalformedLegacyEntry(f"{source}: not a legacy cache: {exc}") from None
         migrated = present = malformed = 0
         when = utc_now()
-        for path, old in mapping.items():
-            try:
-                entry = convert_legacy_entry(path, old, source, when)
-            except MalformedLegacyEntry as exc:
-                log.warning("%s: legacy entry skipped: %s", source, exc)
-                malformed += 1
-                continue
-            target = self.entries_dir / entry_file_name(entry["file"])
-            if target.exists():
-                present += 1
-                continue
-            write_atomic(target, encode_entry(entry), self.fsync)
-            migrated += 1
+        with open(source, encoding="utf-8") as f:
+            for path, text in iter_legacy_members(f.read, wrapped):
+                try:
+                    entry = convert_legacy_entry(path, json.loads(text), source, when)
+                except (MalformedLegacyEntry, ValueError) as exc:
+                    log.warning("%s: legacy entry skipped: %s", source, exc)
+                    malformed += 1
+                    continue
+                target = self.entries_dir / entry_file_name(entry["file"])
+                if target.exists():
+                    present += 1
+                    continue
+                write_atomic(target, encode_entry(entry), self.fsync)
+                migrated += 1
         return MigrationReport(migrated=migrated, already_present=present, malformed=malformed)
 
     def migrate_from_legacy_cache(self, legacy_file: str | os.PathLike[str]) -> int:

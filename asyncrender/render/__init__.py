@@ -32,9 +32,11 @@ def get_backend(name: str) -> Backend:
     if name == "mathtext":
         from asyncrender.render.mathtext import MathtextBackend
 
-        return MathtextBackend()
+        backend: Backend = MathtextBackend()
+        return backend
     if name == "latex":
         from asyncrender.render.latex import LatexBackend
 
-        return LatexBackend()
+        backend = LatexBackend()
+        return backend
     raise ValueError(f"unknown renderer {name!r}")

@@ -1,0 +1,147 @@
+"""The CLI commands that read a finished cache: ``export``, ``failures``, ``gallery``, and the
+``summary`` table. ``cli.py`` registers them; the work is done by ``export``, ``failures``,
+``gallery`` and ``cache.summary``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
+from asyncrender.cli_common import CacheDir, err, fail
+from asyncrender.export import SPLITS, ExportError, Fractions, export
+from asyncrender.failures import failure_rows, one_line, write_csv, write_json
+from asyncrender.gallery import make_gallery
+
+
+def export_command(
+    cache_dir: CacheDir = Path("cache_dir"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder (must be absent or empty).")] = Path(
+        "dataset"),
+    fmt: Annotated[str, typer.Option("--format", help="imagefolder (images + metadata.jsonl per split) "
+                                     "or jsonl (manifests only).")] = "imagefolder",
+    validation: Annotated[float, typer.Option(help="Share of papers in the validation split.")] = 0.1,
+    test: Annotated[float, typer.Option(help="Share of papers in the test split (train: the rest).")] = 0.1,
+    seed: Annotated[str, typer.Option(help="Changes which papers go where (same seed, same split).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Export the rendered images as a dataset, split into train/validation/test by paper."""
+    try:
+        report = export(cache_dir, out, fmt=fmt, fractions=Fractions(validation, test), seed=seed)
+    except ExportError as exc:
+        raise fail(str(exc), 2) from None
+    except CacheFormatError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: export failed: {exc}") from None
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+        return
+    table = Table(title=f"asyncrender export ({report.format}) → {report.out}")
+    table.add_column("split")
+    table.add_column("papers", justify="right")
+    table.add_column("images", justify="right")
+    for split in SPLITS:
+        table.add_row(split, str(report.papers[split]), str(report.images[split]))
+    table.add_row("total", str(sum(report.papers.values())), str(sum(report.images.values())), style="bold")
+    if report.missing:
+        table.caption = f"{report.missing} images listed in the cache were missing and left out"
+    Console().print(table)
+
+
+def failures_command(
+    cache_dir: CacheDir = Path("cache_dir"),
+    as_json: Annotated[bool, typer.Option("--json", help="Every failure as a JSON array.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Every failure as CSV.")] = False,
+    kind: Annotated[list[str] | None, typer.Option(help="Only failures of this kind (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows in the table (not in --json or --csv).")] = 50,
+) -> None:
+    """List every failed item: file, paper, item, kind, TeX's message and the LaTeX."""
+    if as_json and as_csv:
+        raise fail("choose one of --json and --csv", 2)
+    try:
+        cache = DistributedCacheManager(cache_dir, create=False)
+    except CacheFormatError as exc:
+        raise fail(str(exc)) from None
+    rows = failure_rows(cache.iter_entries(ordered=True), frozenset(kind or ()))
+    if as_json:
+        write_json(rows, sys.stdout)
+        return
+    if as_csv:
+        write_csv(rows, sys.stdout)
+        return
+    table = Table(title=f"failed items in {cache_dir}", show_lines=False, expand=True)
+    table.add_column("file / item", overflow="fold", ratio=2)
+    table.add_column("kind", no_wrap=True)
+    # One line per cell: the table is for a glance; --csv and --json carry the full text.
+    table.add_column("message", no_wrap=True, overflow="ellipsis", ratio=3)
+    table.add_column("latex", no_wrap=True, overflow="ellipsis", ratio=3)
+    total = 0
+    for row in rows:
+        total += 1
+        if total <= limit:
+            item = row["item_id"] if row["item_id"] is not None else "(whole file)"
+            table.add_row(f"{row['file']} [{item}]", str(row["kind"]), one_line(row["message"]),
+                          one_line(row["latex"] or ""))
+    if total > limit:
+        table.caption = f"{limit} of {total} shown; --csv or --json gives all"
+    elif total == 0:
+        table.caption = "no failed items"
+    Console().print(table)
+
+
+def gallery_command(
+    cache_dir: CacheDir = Path("cache_dir"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")] = Path("docs/gallery.png"),
+    count: Annotated[int, typer.Option(help="How many formulas (one per paper).")] = 6,
+    item: Annotated[list[str] | None, typer.Option(help="Show PAPER/ITEM (repeatable, in order).")] = None,
+) -> None:
+    """Draw a PNG of rendered formulas beside their LaTeX (the README's picture)."""
+    try:
+        picks = make_gallery(cache_dir, out, count=count, items=item or ())
+    except CacheFormatError as exc:
+        raise fail(str(exc)) from None
+    except LookupError as exc:
+        raise fail(str(exc).strip("'\"")) from None
+    err.print(f"{out}: {len(picks)} formulas ({', '.join(f'{p.paper_id}/{p.item_id}' for p in picks)})",
+              highlight=False, soft_wrap=True)
+
+
+def summary_table(totals: dict[str, Any], cache_dir: Path) -> Table:
+    """summary.json as a table: counts with their share, failures by kind, time spent."""
+    files = totals["files"]
+    items = totals["items"]
+
+    def share(n: int, whole: int) -> str:
+        return f"{100 * n / whole:.1f}%" if whole else ""
+
+    table = Table(title=f"asyncrender cache {cache_dir}", caption=f"generated {totals['generated_at']}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right", style="dim")
+    table.add_row("files", f"{files['total']:,}", "", style="bold")
+    for status, n in files["by_status"].items():
+        table.add_row(f"  {status}", f"{n:,}", share(n, files["total"]),
+                      style={"partial": "yellow", "failed": "red"}.get(status) if n else None)
+    whole = items["rendered"] + items["failed"]
+    table.add_row("items", f"{whole:,}", "", style="bold", end_section=False)
+    table.add_row("  rendered", f"{items['rendered']:,}", share(items["rendered"], whole))
+    table.add_row("  failed", f"{items['failed']:,}", share(items["failed"], whole),
+                  style="red" if items["failed"] else None)
+    for kind, n in totals["failures_by_kind"].items():
+        table.add_row(f"    {kind}", f"{n:,}", share(n, items["failed"]))
+    seconds = totals["render_seconds"]
+    table.add_row("render seconds", f"{seconds:,.1f}", "", end_section=False)
+    if whole:
+        table.add_row("  per item", f"{1000 * seconds / whole:.1f} ms", "")
+    if totals.get("migrated"):
+        migrated = totals["migrated"]
+        table.add_row("migrated entries", f"{migrated:,}", share(migrated, files["total"]))
+    return table

@@ -1,0 +1,74 @@
+"""Failed items, from cache entries: one row each with its file, paper, item, kind, TeX's message
+and the LaTeX. Pure rows and one-line renderings here; ``write_json``/``write_csv`` stream them.
+
+A file that failed whole (unreadable, not JSON, ...) is one row with ``item_id`` ``None``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+COLUMNS = ("file", "paper_id", "item_id", "kind", "message", "type", "latex")
+
+
+def entry_failures(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failure rows of one entry, in the entry's order."""
+    rows = []
+    for error in entry.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        item_id = error.get("id")
+        rows.append({
+            "file": entry.get("file"),
+            "paper_id": entry.get("paper_id"),
+            "item_id": None if item_id is None else str(item_id),
+            "kind": error.get("kind", "unknown"),
+            "message": error.get("message", ""),
+            "type": error.get("type"),
+            "latex": error.get("latex"),
+        })
+    return rows
+
+
+def failure_rows(entries: Iterable[dict[str, Any]],
+                 kinds: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Every failure of every entry; only those of ``kinds`` when it is not empty."""
+    for entry in entries:
+        for row in entry_failures(entry):
+            if not kinds or row["kind"] in kinds:
+                yield row
+
+
+def one_line(text: object) -> str:
+    """Collapse a (TeX) message to one line: runs of whitespace, newlines included, become a space."""
+    return " ".join(str(text).split())
+
+
+def error_line(row: dict[str, Any]) -> str:
+    """``papers/x.json [eq3] latex: Undefined control sequence.`` (``[-]`` when the whole file failed)."""
+    item = f"[{row['item_id']}]" if row["item_id"] is not None else "[-]"
+    return f"{row['file']} {item} {row['kind']}: {one_line(row['message'])}"
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """A JSON array, one row per line, written as it goes (no list in memory); returns the count."""
+    count = 0
+    out.write("[")
+    for row in rows:
+        out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,115 @@
+"""pipeline: the library API, driven from the test's own event loop, with real worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from asyncrender import AsyncRenderer, Config, FileResult
+from asyncrender.cache.entry import entry_file_name
+from asyncrender.config import RenderSettings, RunSettings
+from tests.conftest import WritePapers, simple_paper
+
+
+def mathtext(dpi: int = 100, **run: Any) -> Config:
+    return Config(render=RenderSettings(renderer="mathtext", dpi=dpi), run=RunSettings(**run))
+
+
+def run_render(paths: list[Path], cache: Path, out: Path, config: Config, **kwargs: Any) -> list[FileResult]:
+    async def main() -> list[FileResult]:
+        async with AsyncRenderer(cache, out, jobs=2, config=config, **kwargs) as renderer:
+            return [result async for result in renderer.render(paths)]
+
+    return anyio.run(main)
+
+
+def entry_mtimes(cache: Path) -> dict[str, int]:
+    folder = cache / "file_caches"
+    return {name: os.stat(folder / name).st_mtime_ns for name in os.listdir(folder)}
+
+
+def test_library_api_inside_the_callers_event_loop(tmp_path: Path, write_papers: WritePapers) -> None:
+    listing = write_papers({f"{i}_extracted.json": simple_paper(f"p{i}") for i in range(6)})
+    paths = [listing.parent / "papers" / f"{i}_extracted.json" for i in range(6)]
+
+    async def gen() -> AsyncIterator[Path]:
+        for p in paths:
+            await anyio.sleep(0)
+            yield p
+
+    async def main() -> tuple[list[FileResult], dict[str, Any] | None]:
+        async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", jobs=2, config=mathtext()) as r:
+            results = [res async for res in r.render(gen())]  # an async iterable works too
+        return results, r.summary
+
+    results, summary = anyio.run(main)
+    assert sorted(r.key for r in results) == sorted(str(p) for p in paths)
+    assert all(r.status == "success" and r.images == 3 and not r.skipped for r in results)
+    assert summary is not None and summary["files"]["total"] == 6 and summary["items"]["rendered"] == 18
+
+
+def test_resume_rewrites_nothing_then_renders_only_what_changed(tmp_path: Path, write_papers: WritePapers) -> None:
+    listing = write_papers({f"{i}.json": simple_paper(f"p{i}") for i in range(5)})
+    paths = sorted((listing.parent / "papers").iterdir())
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    run_render(paths, cache, out, mathtext())
+    before = entry_mtimes(cache)
+    assert len(before) == 5
+
+    results = run_render(paths, cache, out, mathtext(), resume=True)
+    assert all(r.skipped for r in results)
+    assert entry_mtimes(cache) == before
+
+    # Touching a file (mtime changes, content not) still skips it: the content hash decides.
+    os.utime(paths[1], ns=(1, 1))
+    assert all(r.skipped for r in run_render(paths, cache, out, mathtext(), resume=True))
+
+    paths[0].write_text(json.dumps(simple_paper("p0", n=4)))
+    results = run_render(paths, cache, out, mathtext(), resume=True)
+    rendered = [r for r in results if not r.skipped]
+    assert [(r.key, r.images) for r in rendered] == [(str(paths[0]), 4)]
+    after = entry_mtimes(cache)
+    assert [n for n in after if after[n] != before[n]] == [entry_file_name(str(paths[0]))]
+
+    # A setting that changes pixels renders everything again.
+    results = run_render(paths, cache, out, mathtext(dpi=120), resume=True)
+    assert not any(r.skipped for r in results)
+    assert all(e != before[n] for n, e in entry_mtimes(cache).items())
+
+
+def test_without_resume_everything_renders_again(tmp_path: Path, write_papers: WritePapers) -> None:
+    listing = write_papers({f"{i}.json": simple_paper(f"p{i}") for i in range(3)})
+    paths = sorted((listing.parent / "papers").iterdir())
+    run_render(paths, tmp_path / "cache", tmp_path / "out", mathtext())
+    assert not any(r.skipped for r in run_render(paths, tmp_path / "cache", tmp_path / "out", mathtext()))
+
+
+def test_breaking_out_of_the_loop_stops_the_run(tmp_path: Path, write_papers: WritePapers) -> None:
+    listing = write_papers({f"{i}.json": simple_paper(f"p{i}") for i in range(40)})
+    paths = sorted((listing.parent / "papers").iterdir())
+
+    async def main() -> int:
+        async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", jobs=2,
+                                 config=mathtext(files_per_job=1)) as r:
+            async for _ in r.render(paths):
+                break
+        return len(os.listdir(tmp_path / "cache" / "file_caches"))
+
+    assert anyio.run(main) < 40
+
+
+def test_render_outside_async_with_is_an_error(tmp_path: Path) -> None:
+    renderer = AsyncRenderer(tmp_path / "cache", tmp_path / "out", config=mathtext())
+
+    async def main() -> None:
+        async for _ in renderer.render([]):
+            pass
+
+    with pytest.raises(RuntimeError, match="async with"):
+        anyio.run(main)
