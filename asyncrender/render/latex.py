@@ -326,11 +326,6 @@ class LatexBackend:
 
     def render(self, items: Sequence[RenderItem], settings: RenderSettings) -> list[ItemOutcome]:
         outcomes: list[ItemOutcome | None] = [None] * len(items)
-        try:
-            dvipng_colour(settings.foreground)
-            dvipng_colour(settings.background)
-        except ValueError as exc:
-            return [ItemOutcome.failed("input", str(exc)) for _ in items]
         good = []
         for k, item in enumerate(items):
             if item.type not in ITEM_TYPES:

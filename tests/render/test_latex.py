@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from asyncrender.config import RenderSettings
+from asyncrender.config import ConfigError, RenderSettings
 from asyncrender.render.base import ItemOutcome, ItemType, RenderItem
 from asyncrender.render.latex import LatexBackend, tex_available
 
@@ -158,7 +158,8 @@ def test_colours_padding_and_font_size(tmp_path: Path) -> None:
         assert any(data[i] > 200 and data[i + 1] < 80 for i in range(0, len(data), 4))
     small = render([GOOD[0]], tmp_path / "f", RenderSettings(font_size=10))
     assert small[0].width < plain[0].width
-    assert render([GOOD[0]], tmp_path / "c", RenderSettings(foreground="octarine"))[0].error_kind == "input"
+    with pytest.raises(ConfigError, match="octarine"):  # refused when settings load, not per item
+        RenderSettings(foreground="octarine")
 
 
 def test_bad_preamble_fails_every_item(tmp_path: Path) -> None:
