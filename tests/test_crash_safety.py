@@ -68,8 +68,9 @@ def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     run = json.loads(done.stdout)["run"]
     # Only files without an entry were rendered again.
-    assert run["skipped"] == len(seen) and run["files"] == len(keys)
+    assert (run["skipped"], run["files"]) == (len(seen), len(keys)), run
     entries = audit(cache, keys)
     assert {k: entries[k]["finished_at"] for k in seen} == seen
-    assert all(e["status"] == "success" for e in entries.values())
-    assert temp_files(cache, out) == []
+    bad = {k: e["errors"] for k, e in entries.items() if e["status"] != "success"}
+    assert bad == {}
+    assert temp_files(cache, out) == [], [str(p) for p in temp_files(cache, out)]
