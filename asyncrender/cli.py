@@ -233,5 +233,33 @@ def summary(
     Console().print(summary_table(totals, cache_dir))
 
 
+@app.command()
+def verify(
+    cache_dir: CacheDir = Path("cache_dir"),
+    repair: Annotated[bool, typer.Option(help="Delete bad entries (--resume renders them again), "
+                                              "remove orphaned temp files, recount the summary.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every entry and every image it lists (exit 1 if problems remain unrepaired)."""
+    from asyncrender.verify import verify_cache
+
+    try:
+        report = verify_cache(cache_dir, repair=repair)
+    except CacheFormatError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        for problem in report.problems:
+            err.print(f"{problem.entry} ({problem.key or 'unknown file'}): {problem.message}",
+                      highlight=False, markup=False, soft_wrap=True)
+        verdict = "repaired" if repair else "found"
+        err.print(f"{report.entries} entries, {report.images} images checked; {len(report.problems)} "
+                  f"problems {verdict}" + (f", {report.repaired} entries deleted, "
+                                          f"{report.temp_files_removed} temp files removed" if repair else ""),
+                  highlight=False)
+    raise typer.Exit(0 if report.ok or repair else 1)
+
+
 def main() -> None:
     app()

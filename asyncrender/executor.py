@@ -6,9 +6,12 @@ nothing else from it.
 The local pool uses the ``forkserver`` start method: ``fork`` from a process that has threads
 (the event loop's executor has some) can deadlock, and Python 3.12 warns about it. A worker that
 dies (SIGKILL, ``os._exit``, a segfault in a backend) breaks the whole ``ProcessPoolExecutor``:
-every job in flight fails with ``BrokenProcessPool``. The supervisor then builds a new pool and
-runs those jobs again. A job that was in flight at two breakages is split into single files, and
-a single file that was in flight at two breakages is the likely culprit: it is failed as ``crash``.
+every job in flight fails with ``BrokenProcessPool``, the guilty one and its innocent neighbours
+alike. The supervisor then builds a new pool (once per breakage) and sends each file that was in
+flight to quarantine: single-worker pools (at most ``workers`` of them) where a file runs alone,
+so that a death there blames exactly that file. A file thus has at most two strikes: the shared
+breakage and a death alone, after which it fails as ``crash``; innocent files render in quarantine.
+A worker that raises (a bug, not a death) fails its job's files as ``crash`` too; the run goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
@@ -39,55 +42,93 @@ class JobRunner(Protocol):
 class LocalPoolRunner:
     """A ``ProcessPoolExecutor`` of ``workers`` processes that survives its workers dying."""
 
-    def __init__(self, workers: int, *, render: Callable[[RenderJob], list[FileOutcome]] = render_job) -> None:
+    def __init__(self, workers: int, *,
+                 render: Callable[[RenderJob], list[FileOutcome]] = render_job) -> None:
         self.workers = workers
         self._render = render
         self._context = multiprocessing.get_context("forkserver")
-        self._pool = self._new_pool()
+        self._pool = self._new_pool(workers)
         self._generation = 0
         self.rebuilds = 0
+        self._quarantine: list[ProcessPoolExecutor] = []  # idle single-worker pools
+        self._quarantine_busy: set[ProcessPoolExecutor] = set()
+        self._quarantine_slots: anyio.CapacityLimiter | None = None  # made in the event loop
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=init_worker)
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init_worker)
 
     def _rebuild(self, generation: int) -> None:
         """Replace a broken pool once, however many jobs saw it break."""
         if generation != self._generation:
             return
         old = self._pool
-        self._pool = self._new_pool()
+        self._pool = self._new_pool(self.workers)
         self._generation += 1
         self.rebuilds += 1
         old.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, job: RenderJob) -> list[FileOutcome]:
-        return await self._run(job, strikes=0)
-
-    async def _run(self, job: RenderJob, strikes: int) -> list[FileOutcome]:
-        while strikes < MAX_STRIKES:
+        while True:
             generation = self._generation
             try:
-                return await _submit(self._pool, self._render, job)
+                future = self._pool.submit(self._render, job)
+            except BrokenProcessPool:  # broke before this job was sent: no strike for it
+                self._rebuild(generation)
+                continue
+            try:
+                return await _wait(future)
             except BrokenProcessPool:
                 self._rebuild(generation)
-                strikes += 1
-        if len(job.files) == 1:
-            return [failed_outcome(job.files[0], "crash",
-                                   f"{job.files[0].path}: a worker died rendering this file {MAX_STRIKES} times")]
-        # Several files shared the breakages: retry each alone to find the one that kills workers.
-        return await run_files_alone(job, lambda single: self._run(single, strikes=MAX_STRIKES - 1))
+                break
+            except Exception as exc:
+                return _raised(job, exc)
+        # Strike one, shared by every job in flight: each file now runs alone in quarantine.
+        return await run_files_alone(job, self._alone)
+
+    async def _alone(self, job: RenderJob) -> list[FileOutcome]:
+        """Run a one-file job in a quarantine pool of its own; a death there is its second strike."""
+        if self._quarantine_slots is None:
+            self._quarantine_slots = anyio.CapacityLimiter(self.workers)
+        async with self._quarantine_slots:
+            pool = self._quarantine.pop() if self._quarantine else self._new_pool(1)
+            self._quarantine_busy.add(pool)
+            broken = False
+            try:
+                return await _wait(pool.submit(self._render, job))
+            except BrokenProcessPool:
+                broken = True
+                listed = job.files[0]
+                return [failed_outcome(listed, "crash", f"{listed.path}: a worker died rendering this file "
+                                                        f"({MAX_STRIKES} times, the last time alone)")]
+            except Exception as exc:
+                return _raised(job, exc)
+            finally:
+                self._quarantine_busy.discard(pool)
+                if broken:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                else:
+                    self._quarantine.append(pool)
 
     async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self._pool.shutdown)
+        for pool in self._pools():
+            await anyio.to_thread.run_sync(pool.shutdown)
 
     def terminate(self) -> None:
-        """Stop now: cancel queued jobs and kill the workers (for Ctrl-C and cancellation)."""
-        # Take the worker list first: shutdown() forgets it.
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGKILL)
+        """Stop now: kill the workers and cancel queued jobs (for Ctrl-C and cancellation)."""
+        for pool in self._pools():
+            processes = list((getattr(pool, "_processes", None) or {}).values())  # None after shutdown
+            for process in processes:
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGKILL)
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of every pool (for tests and diagnostics)."""
+        return [p.pid for pool in self._pools() for p in (getattr(pool, "_processes", None) or {}).values()
+                if p.pid is not None]
+
+    def _pools(self) -> list[ProcessPoolExecutor]:
+        return [self._pool, *self._quarantine, *self._quarantine_busy]
 
 
 async def run_files_alone(job: RenderJob,
@@ -104,9 +145,13 @@ async def run_files_alone(job: RenderJob,
     return [outcome for per_file in results for outcome in per_file]
 
 
-async def _submit(pool: Executor, render: Callable[[RenderJob], list[FileOutcome]],
-                  job: RenderJob) -> list[FileOutcome]:
-    future = pool.submit(render, job)
+def _raised(job: RenderJob, exc: BaseException) -> list[FileOutcome]:
+    """A worker that raised instead of returning: a bug, reported on every file of the job."""
+    message = f"the worker raised {type(exc).__name__}: {exc}"
+    return [failed_outcome(listed, "crash", f"{listed.path}: {message}") for listed in job.files]
+
+
+async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:
     try:
         return await asyncio.wrap_future(future)
     except anyio.get_cancelled_exc_class():

@@ -140,6 +140,8 @@ def parse_extracted(data: bytes, source: str) -> Paper:
         raise InputError(f"{source}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{source}: not usable JSON: {_short(str(exc))}") from None
     paper_id = default_paper_id(source)
     if isinstance(doc, dict):
         if "paper_id" in doc:
@@ -169,7 +171,7 @@ def parse_extracted(data: bytes, source: str) -> Paper:
         try:
             item = _parse_item(raw, item_id, place)
             if item_id in seen:
-                raise InputError(f"{place}: duplicate id {item_id!r}")
+                raise InputError(f"{place}: duplicate id {_short(repr(item_id))}")
             items.append(item)
         except InputError as exc:
             problems.append(ItemProblem(id=item_id if item_id not in seen else f"{item_id}#{index}", message=str(exc)))
@@ -184,8 +186,8 @@ def _item_id(raw: Any, index: int) -> str:
 
 
 def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
-    if isinstance(raw, str):
-        return PaperItem(id=item_id, type="display", latex=raw)
+    if isinstance(raw, str):  # a bare LaTeX string: checked like any item's 'latex'
+        raw = {"latex": raw}
     if not isinstance(raw, dict):
         raise InputError(f"{place}: an item must be an object or a string, not {_json_type(raw)}")
     if "id" in raw and (not isinstance(raw["id"], str | int) or isinstance(raw["id"], bool) or raw["id"] == ""):
@@ -197,10 +199,26 @@ def _parse_item(raw: Any, item_id: str, place: str) -> PaperItem:
         raise InputError(f"{place}: 'latex' is empty")
     if "\x00" in latex:
         raise InputError(f"{place}: 'latex' contains a NUL character")
+    if not _is_unicode(latex):
+        raise InputError(f"{place}: 'latex' is not valid Unicode (a lone surrogate escape)")
     kind = raw.get("type", "display")
     if kind not in ITEM_TYPES:
-        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {kind!r}")
+        shown = _short(repr(kind)) if isinstance(kind, str) else _json_type(kind)  # no repr of deep nests
+        raise InputError(f"{place}: type must be one of {', '.join(ITEM_TYPES)}, not {shown}")
     return PaperItem(id=item_id, type=kind, latex=latex)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """Hostile input can be megabytes long: messages quote at most ``limit`` characters of it."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _json_type(value: Any) -> str:
@@ -221,8 +239,10 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
         raise InputError(f"{path}: is a folder, not a file") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
+    except OSError as exc:  # a symlink loop (ELOOP), a name too long, no permission, ...
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL in the listed path
+        raise InputError(f"{path!r}: not a usable path (it contains a NUL character)") from None
     st = os.fstat(fd)
     problem = None
     if stat.S_ISDIR(st.st_mode):

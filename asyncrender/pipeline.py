@@ -12,6 +12,7 @@ task groups) and never chooses a loop policy: uvloop is the CLI's choice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asyncrender.cache.entry import Resume, build_entry, config_fingerprint, content_matches, resume_decision
-from asyncrender.cache.manager import DistributedCacheManager, utc_now
+from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
 from asyncrender.config import Config, RenderSettings
 from asyncrender.executor import JobRunner, LocalPoolRunner
 from asyncrender.inputs import ListedFile, listed_file
@@ -34,6 +35,7 @@ from asyncrender.render import get_backend, resolve_renderer
 from asyncrender.shard import select_shard
 
 PREPARE_CHUNK = 256
+log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
 
@@ -101,6 +103,7 @@ class AsyncRenderer:
         self._settings: RenderSettings | None = None
         self._config_fp: dict[str, Any] = {}
         self._task_group: TaskGroup | None = None
+        self._active_renders = 0
         self.summary: dict[str, Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -132,18 +135,32 @@ class AsyncRenderer:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool | None:
         assert self._task_group is not None and self._runner is not None and self._cache is not None
-        if exc is not None:
+        # A render the caller left unfinished (``break``, an error, a cancellation) is abandoned:
+        # no new file starts and the workers are killed rather than waited for.
+        abandoned = exc is not None or self._active_renders > 0
+        if abandoned:
             self._task_group.cancel_scope.cancel()
+        failure: BaseException | None = exc
         try:
             return await self._task_group.__aexit__(exc_type, exc, tb)
+        except BaseException as raised:  # e.g. a cache entry that could not be written
+            failure = raised
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 if self._owns_runner:
-                    if exc is not None and hasattr(self._runner, "terminate"):
+                    if (abandoned or failure is not None) and hasattr(self._runner, "terminate"):
                         self._runner.terminate()
                     else:
                         await self._runner.aclose()
-                self.summary = await self._cache.asave_summary()
+                try:
+                    self.summary = await self._cache.asave_summary()
+                except OSError as write_error:
+                    if failure is None:
+                        raise CacheWriteError(f"cannot write {self.cache_dir / 'summary.json'}: "
+                                              f"{write_error.strerror or write_error}") from write_error
+                    # Do not hide the error that ended the run behind this one.
+                    log.error("cannot write %s: %s", self.cache_dir / "summary.json", write_error)
 
     @property
     def cache(self) -> DistributedCacheManager:
@@ -182,11 +199,13 @@ class AsyncRenderer:
                     job_receive.close()
 
         self._task_group.start_soon(supervise)
+        self._active_renders += 1  # until every result was taken
         try:
             async with result_receive:
                 async for result in result_receive:
                     self.stats.add(result)
                     yield result
+            self._active_renders -= 1
         finally:
             scope.cancel()
 
@@ -248,7 +267,14 @@ class AsyncRenderer:
             async for job in jobs:
                 for outcome in await self._runner.run(job):
                     entry = self._entry(outcome)
-                    await self.cache.asave_file_cache(outcome.key, entry)
+                    try:
+                        await self.cache.asave_file_cache(outcome.key, entry)
+                    except OSError as exc:
+                        # No entry, no partial entry (the temp file is gone): stop the run, since
+                        # every later entry would fail alike; --resume continues once there is room.
+                        raise CacheWriteError(
+                            f"cannot write the cache entry of {outcome.key} in {self.cache.entries_dir}: "
+                            f"{exc.strerror or exc}") from exc
                     await results.send(FileResult(outcome.key, entry["status"], False, len(entry["images"]),
                                                   len(entry["errors"]), entry))
 

@@ -6,6 +6,7 @@ return value. A worker never raises for bad input or a bad item: those become er
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import time
@@ -16,9 +17,11 @@ from typing import Any
 from asyncrender.cache.entry import InputFingerprint
 from asyncrender.inputs import InputError, ListedFile, Paper, parse_extracted, read_extracted
 from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
-from asyncrender.naming import item_file_names, paper_dir
+from asyncrender.naming import item_file_names
+from asyncrender.paperdirs import owned_paper_dir
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
+from asyncrender.tempfiles import remove_orphans
 
 _backends: dict[str, Backend] = {}
 
@@ -49,7 +52,8 @@ def render_job(job: RenderJob) -> list[FileOutcome]:
 
 
 def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
-    """``render_job`` with a given backend (benchmarks pass one that needs no TeX)."""
+    """``render_job`` with a given backend (benchmarks pass one that needs no TeX; tests, ones that
+    crash)."""
     outcomes: dict[str, FileOutcome] = {}
     prepared: list[_Prepared] = []
     out_root = Path(job.output_dir)
@@ -64,7 +68,13 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
             # The fingerprint (when the file could be read) lets --resume skip it until it changes.
             outcomes[listed.key] = failed_outcome(listed, "input", str(exc), fingerprint)
             continue
-        folder = paper_dir(out_root, paper.paper_id)
+        try:
+            folder = owned_paper_dir(out_root, paper.paper_id, listed.key)
+        except OSError as exc:  # a file where the folder should be, a full disk, no permission
+            message = f"{listed.path}: cannot create its output folder: {exc.strerror or exc}"
+            outcomes[listed.key] = failed_outcome(listed, "io", message, fingerprint)
+            continue
+        remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)
         items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]
         prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start))
@@ -97,7 +107,8 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> F
                            "height": result.height, "type": item.type, "latex": item.latex})
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
-            item.out_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
+                item.out_path.unlink(missing_ok=True)
             errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message,
                            "type": item.type, "latex": item.latex})
     return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,

@@ -37,8 +37,17 @@ class InputFingerprint:
         return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
 
 
+def key_bytes(key: str) -> bytes:
+    """A key as bytes. surrogateescape: a path listed in invalid UTF-8 becomes its original bytes.
+    A lone surrogate outside that range (only the library API can pass one) becomes its code point."""
+    try:
+        return key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return key.encode("utf-8", "surrogatepass")
+
+
 def key_digest(key: str) -> str:
-    return hashlib.md5(key.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()
+    return hashlib.md5(key_bytes(key), usedforsecurity=False).hexdigest()
 
 
 def entry_file_name(key: str) -> str:
@@ -92,7 +101,11 @@ def build_entry(
 
 
 def encode_entry(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    # Readable UTF-8, except that a lone surrogate (a path listed in invalid UTF-8, kept by
+    # surrogateescape) becomes a JSON \uXXXX escape: surrogates only occur inside JSON strings,
+    # where backslashreplace's ``\udcff`` is exactly that escape, so the entry stays valid UTF-8
+    # and decodes to the same string.
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def decode_entry(data: bytes, file_name: str | None = None) -> dict[str, Any]:

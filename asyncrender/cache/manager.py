@@ -15,9 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
-import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,18 +34,20 @@ from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
 from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
 from asyncrender.cache.summary import SummaryBuilder
 from asyncrender.inputs import normalise_key
+from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, temp_path
 
 log = logging.getLogger("asyncrender")
 
 CACHE_FORMAT = "asyncrender-cache"
 CACHE_VERSION = 1
-TEMP_SUFFIX = ".tmp"
-STALE_TEMP_SECONDS = 300.0
-_HOST = socket.gethostname()
 
 
 class CacheFormatError(RuntimeError):
     """The folder holds a cache this version cannot use; nothing in it was touched."""
+
+
+class CacheWriteError(OSError):
+    """An entry or the summary could not be written (a full disk, a lost mount): the run stops."""
 
 
 def utc_now() -> str:
@@ -62,7 +61,7 @@ def write_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
     file another live run is writing. With ``fsync``, the file and then its folder are synced, so
     the rename survives a power cut too.
     """
-    tmp = path.with_name(f"{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -192,15 +191,7 @@ class DistributedCacheManager:
 
     def cleanup_temp_files(self, max_age: float = STALE_TEMP_SECONDS) -> int:
         """Remove temp files a crash left: those of a dead process on this host, or old ones."""
-        removed = 0
-        now = time.time()
-        for folder in (self.cache_dir, self.entries_dir):
-            with os.scandir(folder) as it:
-                for dirent in it:
-                    if dirent.name.endswith(TEMP_SUFFIX) and _is_orphan(dirent, now, max_age):
-                        Path(dirent.path).unlink(missing_ok=True)
-                        removed += 1
-        return removed
+        return sum(remove_orphans(folder, max_age) for folder in (self.cache_dir, self.entries_dir))
 
     # -- summary and migration -----------------------------------------------------------------
 
@@ -261,25 +252,3 @@ class DistributedCacheManager:
 @aiofiles.os.wrap  # type: ignore[untyped-decorator,unused-ignore]
 def _in_thread(func: Any, *args: Any) -> Any:
     return func(*args)
-
-
-def _is_orphan(dirent: os.DirEntry[str], now: float, max_age: float) -> bool:
-    # <final name>.<host>.<pid>.<random>.tmp; the host name may itself hold dots.
-    parts = dirent.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
-    if (len(parts) == 3 and parts[0].endswith("." + _HOST) and parts[1].isdigit()
-            and not _pid_alive(int(parts[1]))):
-        return True
-    try:
-        return now - dirent.stat().st_mtime > max_age
-    except FileNotFoundError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from asyncrender.config import RenderSettings
+from asyncrender.tempfiles import temp_path
 
 ItemType = Literal["display", "inline", "raw"]
 ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
 
-# Error kinds an outcome or a cache entry can carry. "crash" and "timeout" are transient:
-# ``--resume`` always retries files that hold them.
+# Error kinds an outcome or a cache entry can carry. "crash", "timeout" and "io" (a full disk, a
+# lost mount) are transient: ``--resume`` always retries files that hold them.
 ERROR_KINDS = ("input", "latex", "unsupported", "timeout", "too_large", "crash", "io")
-TRANSIENT_ERROR_KINDS = frozenset({"crash", "timeout"})
+TRANSIENT_ERROR_KINDS = frozenset({"crash", "timeout", "io"})
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,11 @@ class Backend(Protocol):
 def publish_file(data: bytes, out_path: Path) -> None:
     """Write ``data`` to ``out_path`` whole or not at all (temp file + rename in the same folder).
 
-    A reader, or a crash, never sees a truncated image under the final name.
+    A reader, or a crash, never sees a truncated image under the final name; a temp file a killed
+    worker leaves is removed when that paper is rendered again (``tempfiles.remove_orphans``).
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(out_path, hidden=True)
     try:
         with open(tmp, "wb") as f:
             f.write(data)

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from asyncrender.config import RenderSettings
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 
+# Mathtext has no timeout and its parser slows with length (10,000 characters take seconds), so
+# that a hostile item cannot stall a worker, longer items fail as ``too_large`` before parsing.
+MAX_LATEX_CHARS = 2000
+
 
 class MathtextBackend:
     name = "mathtext"
@@ -29,6 +33,9 @@ class MathtextBackend:
     def _render_one(self, item: RenderItem, settings: RenderSettings) -> ItemOutcome:
         if item.type == "raw":
             return ItemOutcome.failed("unsupported", "mathtext cannot typeset raw LaTeX (tables, environments)")
+        if len(item.latex) > MAX_LATEX_CHARS:
+            return ItemOutcome.failed("too_large", f"{len(item.latex)} characters, more than mathtext's "
+                                      f"{MAX_LATEX_CHARS}")
         try:
             data = _draw(item.latex, settings)
         except ValueError as exc:

@@ -1,0 +1,52 @@
+"""Which folder a file's images go to, so that two input files never overwrite each other's PNGs.
+
+Images go to ``<output_dir>/<safe paper_id>/`` (``naming.paper_dir``). Two input files may claim
+the same ``paper_id`` (two versions of a paper, a copy under another name); their items would then
+share file names. So the first file to use a folder marks it as its own with a small owner file
+(``.asyncrender-owner``, holding the file's cache key), created atomically and exclusively (a
+hard link of a complete temp file: no reader ever sees it half written, even from another machine
+on a shared folder). A later file with the same ``paper_id`` gets ``<safe paper_id>-<8 hex of its
+key's SHA-256>/`` instead. The same file rendered again finds its own mark and its own folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+from asyncrender.cache.entry import key_bytes
+from asyncrender.naming import paper_dir
+from asyncrender.tempfiles import temp_path
+
+OWNER_FILE = ".asyncrender-owner"
+
+
+def owned_paper_dir(output_dir: Path, paper_id: str, key: str) -> Path:
+    """The folder for the images of input file ``key`` (paper ``paper_id``), created and marked."""
+    base = paper_dir(output_dir, paper_id)
+    mine = key_bytes(key)
+    if _claim(base, mine):
+        return base
+    alternate = base.with_name(f"{base.name}-{hashlib.sha256(mine).hexdigest()[:8]}")
+    _claim(alternate, mine)  # named after this key: another file could only claim it by accident
+    return alternate
+
+
+def _claim(folder: Path, key: bytes) -> bool:
+    """Mark ``folder`` as ``key``'s unless another key marked it first; whether it is ``key``'s."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / OWNER_FILE
+    try:
+        return marker.read_bytes() == key
+    except FileNotFoundError:
+        pass
+    tmp = temp_path(marker)
+    try:
+        tmp.write_bytes(key)
+        with contextlib.suppress(FileExistsError):  # another writer won the race: see whose it is
+            os.link(tmp, marker)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return marker.read_bytes() == key

@@ -1,0 +1,79 @@
+"""Temp files for atomic writes: how they are named, and how a crash's leftovers are found.
+
+Every atomic write (cache entries, summary, PNGs) goes through ``<final>.<host>.<pid>.<random>.tmp``
+in the final file's folder, then a rename. Host and pid let a later run tell an orphan (its writer
+is dead) from a file another live run is writing right now; the random part keeps two writers
+apart even when they share a pid on two machines of one shared folder. PNG temps start with ``.``
+so that they never look like images. Pure naming here, plus one folder sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_SECONDS = 300.0
+HOST = socket.gethostname()
+
+
+def temp_path(path: Path, *, hidden: bool = False) -> Path:
+    """A unique temp name next to ``path`` (``hidden``: with a leading dot)."""
+    prefix = "." if hidden and not path.name.startswith(".") else ""
+    return path.with_name(f"{prefix}{path.name}.{HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+
+
+def is_orphan(name: str, age_seconds: float, max_age: float = STALE_TEMP_SECONDS) -> bool:
+    """Whether a temp file named ``name``, last written ``age_seconds`` ago, belongs to nobody.
+
+    A temp of a dead process on this host is an orphan at once; any other (another host's, or one
+    whose name we do not know) only once it is older than ``max_age``.
+    """
+    if not name.endswith(TEMP_SUFFIX):
+        return False
+    # <final name>.<host>.<pid>.<random>.tmp; the host name may itself hold dots.
+    parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+    if (len(parts) == 3 and parts[0].endswith("." + HOST) and parts[1].isdigit()
+            and not _pid_alive(int(parts[1]))):
+        return True
+    return age_seconds > max_age
+
+
+def remove_orphans(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
+    """Remove the orphaned temp files directly in ``folder`` (absent folder: nothing to do)."""
+    removed = 0
+    now = time.time()
+    try:
+        it = os.scandir(folder)
+    except OSError:  # absent, not a folder, unreadable: nothing we can or need to sweep
+        return 0
+    with it:
+        for dirent in it:
+            if not dirent.name.endswith(TEMP_SUFFIX):
+                continue
+            try:
+                age = now - dirent.stat(follow_symlinks=False).st_mtime
+            except FileNotFoundError:
+                continue
+            if is_orphan(dirent.name, age, max_age):
+                try:
+                    Path(dirent.path).unlink(missing_ok=True)
+                except OSError:
+                    continue
+                removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OverflowError:
+        return False
+    return True
