@@ -41,7 +41,7 @@ class RenderSettings:
     foreground: str = "black"
     background: str = "transparent"
     padding: int = 0
-    batch_size: int = 250
+    batch_size: int = 500
     timeout: float = 30.0
     max_pixels: int = 25_000_000
 

@@ -31,7 +31,8 @@ Items are cut into TeX batches of ``settings.batch_size``. For a batch:
    ``too_large`` before dvipng draws it (and the PNG's real size is checked again after).
 
 Sandbox: ``-no-shell-escape``, kpathsea paranoid ``openin_any=p``/``openout_any=p``, ``HOME`` and
-``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder that is the cwd and is removed afterwards, dvipng
+``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder (in memory where possible: ``scratch_root``)
+that is the cwd and is removed afterwards, dvipng
 with ``--nogs`` (no Ghostscript for PostScript specials).
 
 The preamble is precompiled into a format with mylatexformat once per (preamble, font size, TeX
@@ -126,6 +127,19 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tup
         if expired.is_set():
             rc = None
     return rc, term.read_text("latin-1")
+
+
+def scratch_root() -> str | None:
+    """Where TeX's private work folders go: ``$ASYNCRENDER_SCRATCH``, else ``/dev/shm`` (memory)
+    when it is there, else the system temp folder.
+
+    A batch creates a file per item and dvipng a PNG per item; on a disk file system each create
+    costs a journal write (about 0.25 ms here, more than TeX's own time per item), in memory ~10 us.
+    """
+    explicit = os.environ.get("ASYNCRENDER_SCRATCH")
+    if explicit:
+        return explicit
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK) else None
 
 
 def format_cache_dir() -> Path:
@@ -347,7 +361,7 @@ def render_batch(
     items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None
 ) -> list[ItemOutcome]:
     """One TeX batch in a private temp dir (removed afterwards); one outcome per item."""
-    workdir = Path(tempfile.mkdtemp(prefix="asyncrender-tex-"))
+    workdir = Path(tempfile.mkdtemp(prefix="asyncrender-tex-", dir=scratch_root()))
     try:
         for i, item in enumerate(items, start=1):
             (workdir / item_file_name(i)).write_text(item_file_text(item.latex), encoding="utf-8")
