@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -12,10 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import cache_writes, end_to_end, memory, migration, report, resume
+from benchmarks import cache_writes, end_to_end, memory, migration, report, resume, tex_corpus
 from benchmarks.common import ROOT, Section
 
-NAMES = ("writes", "end_to_end", "scaling", "memory", "migration")
+NAMES = ("tex", "writes", "end_to_end", "scaling", "memory", "migration")
 
 
 def main() -> None:
@@ -30,6 +28,7 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     q = args.quick
     steps: list[tuple[str, Callable[[], list[Section]]]] = [
+        ("tex", lambda: [tex_corpus.run(work, q)]),
         ("writes", lambda: [cache_writes.run(work, q)]),
         ("end_to_end", lambda: [end_to_end.run(work, q)]),
         ("scaling", lambda: [end_to_end.run_scaling(work, q)]),
@@ -46,8 +45,6 @@ def main() -> None:
                     s.seconds = (time.perf_counter() - start) / len(made)
                     print(f"[{s.seconds:6.0f} s] {s.title}: {s.headlines}", flush=True)
                 sections += made
-        if args.which == "all" and importlib.util.find_spec("benchmarks.tex_corpus") is not None:
-            importlib.import_module("benchmarks.tex_corpus").main()  # issue 3's TeX figures, if merged
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

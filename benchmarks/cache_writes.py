@@ -94,7 +94,7 @@ def measure(design: str, target: Path, writers: int, budget: float) -> float:
     for p in procs:
         p.join()
     total = sum(c for c, _ in results)
-    elapsed = max(budget, max(last for _, last in results) - start.value)
+    elapsed: float = max(budget, max(last for _, last in results) - start.value)
     return float(total) / elapsed
 
 

@@ -141,7 +141,7 @@ def ratio(a: float, b: float) -> str:
 
 
 async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *,
-                         resume: bool = False, tiny: bool = True, renderer: str = "mathtext",
+                         resume: bool = False, tiny: bool = True, renderer: str = "auto",
                          manager: Any = None) -> dict[str, Any]:
     """Run the orchestrator over a file list (streamed as the CLI does); returns counts and seconds.
 
