@@ -25,8 +25,8 @@ def write(path: Path, sections: list[Section], quick: bool, command: str, load: 
              "Every ratio compares figures measured side by side in this one run.", "",
              f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM; {m['os']}",
              f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-             f"- Load average when the run started: {load}. The machine is shared (other test suites "
-             "were running), so absolute figures are noisy; ratios from one run are the figures to trust.",
+             f"- Load average when the run started: {load}. On a shared machine absolute figures are "
+             "noisy; ratios measured side by side in one run are the figures to trust.",
              "", "## Headlines", "", "| claim | measured |", "|---|---|"]
     for s in sections:
         lines += [f"| {k} | {v} |" for k, v in s.headlines.items()]
