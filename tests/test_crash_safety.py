@@ -9,6 +9,7 @@ again (work redone is only what had no entry yet: what was in flight).
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -31,6 +32,11 @@ from tests.reliability_support import (
 KILLS = 20 if SOAK else 5
 
 
+def entry_count(cache: Path) -> int:
+    folder = cache / "file_caches"
+    return sum(name.endswith(".cache") for name in os.listdir(folder)) if folder.exists() else 0
+
+
 def finished(cache: Path) -> dict[str, str]:
     """``finished_at`` of every entry; a corrupt one fails the test."""
     if not (cache / "metadata.json").exists():
@@ -51,8 +57,14 @@ def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     seen: dict[str, str] = {}
     killed_mid_run = 0
     for _ in range(KILLS):
+        # A random moment of the run, whatever this machine's speed: once a random number of the
+        # files still missing have their entry (0: during start-up), then a random few ms more.
+        target = len(seen) + rng.randrange(0, max(1, len(keys) - len(seen) - 1))
         proc = start_cli(cli_args(listing, cache, out, "--resume"))
-        time.sleep(rng.uniform(0.3, 4.0))
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and entry_count(cache) < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.05))
         if proc.poll() is None:
             killed_mid_run += 1
         kill_group(proc)
