@@ -24,3 +24,5 @@ fi
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 python3 -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+# Under pyenv, a new console script is found on PATH only after a rehash.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
