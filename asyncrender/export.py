@@ -234,17 +234,15 @@ def _place_image(row: ExportRow, split_dir: Path, report: ExportReport) -> bool:
     dest = split_dir / row.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.link(row.source, dest)
+        try:
+            os.link(row.source, dest)
+        except FileNotFoundError:
+            raise
+        except OSError:  # another file system, or links not allowed: copy instead
+            shutil.copyfile(row.source, dest)
+            report.copied += 1
     except FileNotFoundError:
         report.missing += 1
         log.warning("%s: image missing, left out of the export (render again with --resume?)", row.source)
         return False
-    except OSError:  # another file system, or links not allowed: copy instead
-        try:
-            shutil.copyfile(row.source, dest)
-        except FileNotFoundError:
-            report.missing += 1
-            log.warning("%s: image missing, left out of the export", row.source)
-            return False
-        report.copied += 1
     return True
