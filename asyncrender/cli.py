@@ -181,7 +181,7 @@ async def _count_total(file_list: str, progress: RunProgress) -> None:
 
 
 def _stats_json(stats: RunStats) -> dict[str, Any]:
-    return {"files": stats.files, "skipped": stats.skipped, "by_status": stats.by_status,
+    return {"files": stats.files, "skipped": stats.skipped, "claimed": stats.claimed, "by_status": stats.by_status,
             "images": stats.images, "failed_items": stats.failed_items}
 
 

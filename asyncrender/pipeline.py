@@ -35,6 +35,7 @@ from asyncrender.render import get_backend, resolve_renderer
 from asyncrender.shard import select_shard
 
 PREPARE_CHUNK = 256
+CLAIMED = "claimed"
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
@@ -42,7 +43,8 @@ PathLike = str | os.PathLike[str] | ListedFile
 
 @dataclass(frozen=True)
 class FileResult:
-    """One input file done: rendered now (``entry`` just written) or skipped by ``--resume``."""
+    """One input file done: rendered now (``entry`` just written) or skipped by ``--resume``:
+    its entry was still valid, or (``status`` ``claimed``) another live run is rendering it now."""
 
     key: str
     status: str
@@ -56,6 +58,7 @@ class FileResult:
 class RunStats:
     files: int = 0
     skipped: int = 0
+    claimed: int = 0  # of the skipped: files another live run was rendering (see cache.claims)
     by_status: dict[str, int] = field(default_factory=lambda: {"success": 0, "partial": 0, "failed": 0})
     images: int = 0
     failed_items: int = 0
@@ -63,6 +66,7 @@ class RunStats:
     def add(self, result: FileResult) -> None:
         self.files += 1
         self.skipped += result.skipped
+        self.claimed += result.status == CLAIMED
         if not result.skipped:
             self.by_status[result.status] += 1
             self.images += result.images
@@ -104,6 +108,7 @@ class AsyncRenderer:
         self._config_fp: dict[str, Any] = {}
         self._task_group: TaskGroup | None = None
         self._active_renders = 0
+        self._claims: set[str] = set()  # keys this run claimed and has not written yet
         self.summary: dict[str, Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -148,6 +153,8 @@ class AsyncRenderer:
             raise
         finally:
             with anyio.CancelScope(shield=True):
+                if self._claims:  # files this run claimed and will not finish: free them now
+                    await anyio.to_thread.run_sync(self._release_all_claims)
                 if self._owns_runner:
                     if (abandoned or failure is not None) and hasattr(self._runner, "terminate"):
                         self._runner.terminate()
@@ -239,13 +246,36 @@ class AsyncRenderer:
             except (OSError, ValueError):
                 st = None
             if self.config.run.resume:
-                entry = self.cache.load_file_cache(listed.key)
-                if entry is not None and self._still_valid(entry, listed, st):
-                    skipped.append(FileResult(listed.key, entry["status"], True, len(entry["images"]),
-                                              len(entry["errors"]), entry))
+                skip = self._resume_skip(listed, st)
+                if skip is not None:
+                    skipped.append(skip)
                     continue
             to_render.append((listed, st.st_size if st else 0))
         return to_render, skipped
+
+    def _resume_skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
+        """With ``--resume``: why this file is not rendered now, or None (then it is claimed)."""
+        entry = self.cache.load_file_cache(listed.key)
+        if entry is not None and self._still_valid(entry, listed, st):
+            return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
+        # A key this run holds already is a duplicate line of the list.
+        if listed.key in self._claims or not self.cache.claim(listed.key):
+            return FileResult(listed.key, CLAIMED, True, 0, 0, None)
+        self._claims.add(listed.key)
+        # Another run may have written the entry between our read and our claim: look once more.
+        entry = self.cache.load_file_cache(listed.key)
+        if entry is not None and self._still_valid(entry, listed, st):
+            self._release(listed.key)
+            return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
+        return None
+
+    def _release_all_claims(self) -> None:
+        for key in list(self._claims):
+            self._release(key)
+
+    def _release(self, key: str) -> None:
+        self.cache.release_claim(key)
+        self._claims.discard(key)
 
     def _still_valid(self, entry: dict[str, Any], listed: ListedFile, st: os.stat_result | None) -> bool:
         decision = resume_decision(
@@ -268,7 +298,9 @@ class AsyncRenderer:
                 for outcome in await self._runner.run(job):
                     entry = self._entry(outcome)
                     try:
-                        await self.cache.asave_file_cache(outcome.key, entry)
+                        claimed = outcome.key in self._claims
+                        await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
+                        self._claims.discard(outcome.key)
                     except OSError as exc:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.

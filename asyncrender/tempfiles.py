@@ -37,7 +37,7 @@ def is_orphan(name: str, age_seconds: float, max_age: float = STALE_TEMP_SECONDS
     # <final name>.<host>.<pid>.<random>.tmp; the host name may itself hold dots.
     parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
     if (len(parts) == 3 and parts[0].endswith("." + HOST) and parts[1].isdigit()
-            and not _pid_alive(int(parts[1]))):
+            and not pid_alive(int(parts[1]))):
         return True
     return age_seconds > max_age
 
@@ -67,7 +67,7 @@ def remove_orphans(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from typing import Any
 
 import aiofiles.os
 
+from asyncrender.cache import claims
 from asyncrender.cache.entry import (
     ENTRY_SUFFIX,
     CorruptEntry,
@@ -155,6 +157,13 @@ class DistributedCacheManager:
             log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
             return None
 
+    def claim(self, file_path: str | os.PathLike[str]) -> bool:
+        """Claim the file for this process (see ``cache.claims``); False when a live run holds it."""
+        return claims.try_claim(str(self.entries_dir), normalise_key(os.fspath(file_path)), time.time())
+
+    def release_claim(self, file_path: str | os.PathLike[str]) -> None:
+        claims.release(str(self.entries_dir), normalise_key(os.fspath(file_path)))
+
     def is_file_cached(self, file_path: str | os.PathLike[str]) -> bool:
         return self.load_file_cache(file_path) is not None
 
@@ -237,8 +246,15 @@ class DistributedCacheManager:
 
     # -- async twins, one thread hop each --------------------------------------------------------
 
-    async def asave_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any]) -> None:
-        await _in_thread(self.save_file_cache, file_path, entry)
+    async def asave_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any],
+                               release_claim: bool = False) -> None:
+        """``save_file_cache`` (then, with ``release_claim``, ``release_claim``) in one thread hop."""
+        await _in_thread(self._save_and_release, file_path, entry, release_claim)
+
+    def _save_and_release(self, file_path: str | os.PathLike[str], entry: dict[str, Any], release: bool) -> None:
+        self.save_file_cache(file_path, entry)
+        if release:
+            self.release_claim(file_path)
 
     async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
         result: dict[str, Any] | None = await _in_thread(self.load_file_cache, file_path)

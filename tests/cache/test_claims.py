@@ -1,0 +1,71 @@
+"""cache.claims: one live run renders a file at a time; a dead run's claims are taken over."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+
+from asyncrender import AsyncRenderer, Config, FileResult
+from asyncrender.cache.claims import CLAIM_EXPIRY, claim_path, is_stale, release, try_claim
+from asyncrender.config import RenderSettings, RunSettings
+from asyncrender.tempfiles import HOST
+from tests.conftest import WritePapers, simple_paper
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_staleness() -> None:
+    assert not is_stale(f"{HOST} {os.getpid()}".encode(), age_seconds=1e9)  # alive here: never stale
+    assert is_stale(f"{HOST} {dead_pid()}".encode(), age_seconds=0)  # dead here: stale at once
+    assert not is_stale(b"other-host 1", age_seconds=CLAIM_EXPIRY - 1)  # elsewhere: only by age
+    assert is_stale(b"other-host 1", age_seconds=CLAIM_EXPIRY + 1)
+    assert is_stale(b"garbage", age_seconds=CLAIM_EXPIRY + 1)
+
+
+def test_one_claim_wins_until_released(tmp_path: Path) -> None:
+    folder = str(tmp_path)
+    assert try_claim(folder, "a.json", time.time())
+    assert not try_claim(folder, "a.json", time.time())  # held by a live process (this one)
+    assert try_claim(folder, "b.json", time.time())
+    release(folder, "a.json")
+    assert try_claim(folder, "a.json", time.time())
+
+
+def test_a_dead_runs_claim_is_taken_over(tmp_path: Path) -> None:
+    folder = str(tmp_path)
+    Path(claim_path(folder, "a.json")).write_text(f"{HOST} {dead_pid()}")
+    assert try_claim(folder, "a.json", time.time())
+    Path(claim_path(folder, "b.json")).write_text("far-away-host 123")
+    assert not try_claim(folder, "b.json", time.time())
+    assert try_claim(folder, "b.json", time.time() + CLAIM_EXPIRY + 1)
+
+
+def test_two_resume_runs_at_once_render_each_file_once(tmp_path: Path, write_papers: WritePapers) -> None:
+    listing = write_papers({f"{i}.json": simple_paper(f"p{i}") for i in range(24)})
+    paths = sorted((listing.parent / "papers").iterdir())
+    config = Config(render=RenderSettings(renderer="mathtext", dpi=80), run=RunSettings(files_per_job=1))
+    results: list[list[FileResult]] = [[], []]
+
+    async def one_run(index: int) -> None:
+        async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", jobs=1, config=config, resume=True) as r:
+            results[index] = [res async for res in r.render(paths)]
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one_run, 0)
+            tg.start_soon(one_run, 1)
+
+    anyio.run(main)
+    rendered = [res.key for run in results for res in run if not res.skipped]
+    assert sorted(rendered) == sorted(str(p) for p in paths)  # each file once, by one run or the other
+    assert all(len(run) == len(paths) for run in results)
+    assert not list((tmp_path / "cache" / "file_caches").glob("*.claim"))  # all released
