@@ -19,7 +19,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from asyncrender.cache.manager import DistributedCacheManager, write_atomic
+from asyncrender.cache.manager import DistributedCacheManager
+from asyncrender.tempfiles import write_atomic
 
 TEXT_CHARS = 58  # LaTeX column width, in characters
 MAX_IMAGE_WIDTH = 720  # wider images are scaled down to this

@@ -255,19 +255,25 @@ class AsyncRenderer:
 
     def _resume_skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
         """With ``--resume``: why this file is not rendered now, or None (then it is claimed)."""
-        entry = self.cache.load_file_cache(listed.key)
-        if entry is not None and self._still_valid(entry, listed, st):
-            return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
+        done = self._valid_entry(listed, st)
+        if done is not None:
+            return done
         # A key this run holds already is a duplicate line of the list.
         if listed.key in self._claims or not self.cache.claim(listed.key):
             return FileResult(listed.key, CLAIMED, True, 0, 0, None)
         self._claims.add(listed.key)
         # Another run may have written the entry between our read and our claim: look once more.
-        entry = self.cache.load_file_cache(listed.key)
-        if entry is not None and self._still_valid(entry, listed, st):
+        done = self._valid_entry(listed, st)
+        if done is not None:
             self._release(listed.key)
-            return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
-        return None
+        return done
+
+    def _valid_entry(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
+        """A skipped result when the file's entry is still valid, else None."""
+        entry = self.cache.load_file_cache(listed.key)
+        if entry is None or not self._still_valid(entry, listed, st):
+            return None
+        return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
 
     def _release_all_claims(self) -> None:
         for key in list(self._claims):

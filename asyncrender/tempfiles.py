@@ -26,6 +26,30 @@ def temp_path(path: Path, *, hidden: bool = False) -> Path:
     return path.with_name(f"{prefix}{path.name}.{HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
 
 
+def write_atomic(path: Path, data: bytes, fsync: bool = False, *, hidden: bool = False) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temp file (``temp_path``) in the same folder,
+    then a rename. A reader, or a crash, never sees a partial file under the final name. With
+    ``fsync``, the file and then its folder are synced, so the rename survives a power cut too.
+    """
+    tmp = temp_path(path, hidden=hidden)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
 def is_orphan(name: str, age_seconds: float, max_age: float = STALE_TEMP_SECONDS) -> bool:
     """Whether a temp file named ``name``, last written ``age_seconds`` ago, belongs to nobody.
 

@@ -109,6 +109,12 @@ def _describe(pid: int) -> str:
         return str(pid)
 
 
+def entry_count(cache: Path) -> int:
+    """How many entry files the cache holds now (0 before the run made its folder)."""
+    folder = cache / "file_caches"
+    return sum(name.endswith(".cache") for name in os.listdir(folder)) if folder.exists() else 0
+
+
 def temp_files(*folders: Path) -> list[Path]:
     return [p for folder in folders if folder.exists() for p in folder.rglob("*.tmp")]
 

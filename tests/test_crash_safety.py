@@ -9,7 +9,6 @@ again (work redone is only what had no entry yet: what was in flight).
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from tests.reliability_support import (
     SOAK,
     audit,
     cli_args,
+    entry_count,
     kill_group,
     make_corpus,
     run_cli,
@@ -30,11 +30,6 @@ from tests.reliability_support import (
 )
 
 KILLS = 20 if SOAK else 5
-
-
-def entry_count(cache: Path) -> int:
-    folder = cache / "file_caches"
-    return sum(name.endswith(".cache") for name in os.listdir(folder)) if folder.exists() else 0
 
 
 def finished(cache: Path) -> dict[str, str]:

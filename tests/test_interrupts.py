@@ -20,6 +20,7 @@ from asyncrender.pipeline import AsyncRenderer
 from tests.reliability_support import (
     audit,
     cli_args,
+    entry_count,
     kill_group,
     make_corpus,
     run_cli,
@@ -33,8 +34,7 @@ from tests.reliability_support import (
 def wait_for_entries(cache: Path, at_least: int, within: float = 120.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        entries = cache / "file_caches"
-        if entries.exists() and sum(1 for p in entries.iterdir() if p.suffix == ".cache") >= at_least:
+        if entry_count(cache) >= at_least:
             return
         time.sleep(0.05)
     raise AssertionError(f"no {at_least} entries within {within} s")

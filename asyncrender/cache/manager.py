@@ -36,7 +36,7 @@ from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
 from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
 from asyncrender.cache.summary import SummaryBuilder
 from asyncrender.inputs import normalise_key
-from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, temp_path
+from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, write_atomic
 
 log = logging.getLogger("asyncrender")
 
@@ -54,32 +54,6 @@ class CacheWriteError(OSError):
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def write_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` via a uniquely named temp file in the same folder and a rename.
-
-    The temp name carries host and pid, so that ``cleanup_temp_files`` can tell an orphan from a
-    file another live run is writing. With ``fsync``, the file and then its folder are synced, so
-    the rename survives a power cut too.
-    """
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if fsync:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 @dataclass(frozen=True)

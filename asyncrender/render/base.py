@@ -8,14 +8,13 @@ error kind and a message, so that one item never takes its neighbours down.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 from asyncrender.config import RenderSettings
-from asyncrender.tempfiles import temp_path
+from asyncrender.tempfiles import write_atomic
 
 ItemType = Literal["display", "inline", "raw"]
 ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
@@ -63,20 +62,11 @@ class Backend(Protocol):
 
 
 def publish_file(data: bytes, out_path: Path) -> None:
-    """Write ``data`` to ``out_path`` whole or not at all (temp file + rename in the same folder).
-
-    A reader, or a crash, never sees a truncated image under the final name; a temp file a killed
-    worker leaves is removed when that paper is rendered again (``tempfiles.remove_orphans``).
-    """
+    """Write an image (or a format file) atomically, creating its folder. Its temp name starts
+    with ``.`` so it never looks like an image; a killed worker's leftover is removed when that
+    paper is rendered again (``tempfiles.remove_orphans``)."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(out_path, hidden=True)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(out_path, data, hidden=True)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
