@@ -11,8 +11,10 @@ The public API::
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, MigrationReport
 from asyncrender.config import Config, ConfigError, RenderSettings, RunSettings, load_config
-from asyncrender.inputs import InputError, read_file_list
-from asyncrender.pipeline import AsyncRenderer, FileResult, RunStats
+from asyncrender.inputs.filelist import read_file_list
+from asyncrender.model import InputError
+from asyncrender.run.renderer import AsyncRenderer
+from asyncrender.run.results import FileResult, RunStats
 
 __all__ = [
     "AsyncRenderer",

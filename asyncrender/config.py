@@ -12,7 +12,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
+
+from asyncrender.colours import dvipng_colour
 
 DEFAULT_PREAMBLE: tuple[str, ...] = (
     r"\usepackage{amsmath}",
@@ -22,8 +24,11 @@ DEFAULT_PREAMBLE: tuple[str, ...] = (
     r"\usepackage{multirow}",
 )
 
-RENDERERS = ("auto", "latex", "mathtext")
-EXECUTORS = ("local", "dask", "dask-local")
+RendererName = Literal["auto", "latex", "mathtext"]
+ExecutorName = Literal["local", "dask", "dask-local"]
+RENDERERS: tuple[RendererName, ...] = get_args(RendererName)
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
+Shard = tuple[int, int]  # (I, N): shard I of N
 
 
 class ConfigError(ValueError):
@@ -34,7 +39,7 @@ class ConfigError(ValueError):
 class RenderSettings:
     """Everything a backend needs to turn LaTeX into pixels."""
 
-    renderer: str = "auto"
+    renderer: RendererName = "auto"
     dpi: int = 200
     font_size: int = 12
     preamble: tuple[str, ...] = DEFAULT_PREAMBLE
@@ -55,8 +60,6 @@ class RenderSettings:
             raise ConfigError("render.padding must not be negative")
         if self.timeout <= 0:
             raise ConfigError("render.timeout must be positive")
-        from asyncrender.render.texsource import dvipng_colour  # pure; imported here to avoid a cycle
-
         for name in ("foreground", "background"):
             try:
                 dvipng_colour(getattr(self, name))
@@ -90,9 +93,9 @@ class RunSettings:
     resume: bool = False
     retry_failed: bool = False
     fsync: bool = False
-    executor: str = "local"
+    executor: ExecutorName = "local"
     scheduler: str | None = None
-    shard: tuple[int, int] | None = None  # (I, N): render only the files of shard I of N
+    shard: Shard | None = None  # render only the files of this shard (see run.shard)
 
     def __post_init__(self) -> None:
         for name in ("jobs_in_flight_per_worker", "files_per_job", "bytes_per_job"):
@@ -105,7 +108,7 @@ class RunSettings:
         if self.executor == "dask" and not self.scheduler:
             raise ConfigError('run.executor "dask" needs run.scheduler, the scheduler\'s address '
                               "(--scheduler tcp://host:port)")
-        if self.shard is not None and not _valid_shard(self.shard):
+        if self.shard is not None and not valid_shard(self.shard):
             raise ConfigError(f"run.shard must be [I, N], integers with 0 <= I < N, not {self.shard!r}")
 
     @property
@@ -113,10 +116,23 @@ class RunSettings:
         return self.jobs or os.cpu_count() or 1
 
 
-def _valid_shard(shard: object) -> bool:
+def valid_shard(shard: object) -> bool:
+    """``(I, N)``: integers with ``0 <= I < N``."""
     return (isinstance(shard, tuple) and len(shard) == 2
             and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
             and 0 <= shard[0] < shard[1])
+
+
+def parse_shard(text: str) -> Shard:
+    """``"I/N"`` (as given to ``--shard``) to ``(I, N)``, with ``0 <= I < N``."""
+    index, slash, count = text.strip().partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = None
+    if not slash or shard is None or not valid_shard(shard):
+        raise ConfigError(f"--shard must be I/N with 0 <= I < N (e.g. 0/4), not {text!r}")
+    return shard
 
 
 @dataclass(frozen=True)

@@ -149,9 +149,9 @@ async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: in
     shipped one (the old design, for the end-to-end comparison).
     """
     from asyncrender.config import Config, RenderSettings
-    from asyncrender.executor import LocalPoolRunner
-    from asyncrender.inputs import read_file_list
-    from asyncrender.pipeline import AsyncRenderer
+    from asyncrender.executors.local_pool import LocalPoolRunner
+    from asyncrender.inputs.filelist import read_file_list
+    from asyncrender.run.renderer import AsyncRenderer
     from benchmarks.tiny_backend import render_job_tiny
 
     runner = LocalPoolRunner(jobs, render=render_job_tiny) if tiny else None
@@ -168,7 +168,7 @@ async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: in
 
 
 def _with_manager(manager: Any) -> Any:
-    from asyncrender.pipeline import AsyncRenderer
+    from asyncrender.run.renderer import AsyncRenderer
 
     class WithManager(AsyncRenderer):
         async def __aenter__(self) -> WithManager:

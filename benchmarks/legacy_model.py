@@ -18,7 +18,7 @@ from typing import Any
 
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.cache.summary import summarise
-from asyncrender.inputs import normalise_key
+from asyncrender.model import normalise_key
 
 LOCK_TIMEOUT = 30.0
 _POLL = 0.005

@@ -11,9 +11,9 @@ import zlib
 from collections.abc import Sequence
 
 from asyncrender.config import RenderSettings
-from asyncrender.jobs import FileOutcome, RenderJob
+from asyncrender.model import FileOutcome, RenderJob
 from asyncrender.render.base import ItemOutcome, RenderItem, publish_file
-from asyncrender.worker import render_job_with
+from asyncrender.worker.process import render_job_with
 
 
 def _png_1x1() -> bytes:

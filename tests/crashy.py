@@ -12,10 +12,10 @@ import signal
 from collections.abc import Sequence
 
 from asyncrender.config import RenderSettings
-from asyncrender.jobs import FileOutcome, RenderJob
+from asyncrender.model import FileOutcome, RenderJob
 from asyncrender.render.base import ItemOutcome, RenderItem
 from asyncrender.render.mathtext import MathtextBackend
-from asyncrender.worker import render_job_with
+from asyncrender.worker.process import render_job_with
 
 
 class CrashyBackend(MathtextBackend):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asyncrender.cache.summary import summarise
-from asyncrender.cli_outputs import summary_table
+from asyncrender.cli.outputs import summary_table
 from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 from tests.test_cli import cli
 

@@ -26,7 +26,7 @@ distributed = pytest.importorskip("distributed")
 
 import dask  # noqa: E402
 
-from asyncrender.dask_executor import DaskRunner, make_dask_runner  # noqa: E402  (needs distributed)
+from asyncrender.executors.dask_cluster import DaskRunner, make_dask_runner  # noqa: E402  (needs distributed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PROJECT_ROOT / "examples"

@@ -17,9 +17,9 @@ import anyio
 import pytest
 
 from asyncrender.config import Config, RenderSettings, RunSettings
-from asyncrender.executor import LocalPoolRunner
-from asyncrender.jobs import FileOutcome, RenderJob
-from asyncrender.pipeline import AsyncRenderer, FileResult
+from asyncrender.executors.local_pool import LocalPoolRunner
+from asyncrender.model import FileOutcome, RenderJob
+from asyncrender.run.renderer import AsyncRenderer, FileResult
 from tests import crashy
 from tests.reliability_support import wait_dead
 

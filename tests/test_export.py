@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from asyncrender.cache.manager import DistributedCacheManager
-from asyncrender.export import (
+from asyncrender.outputs.export import (
     SPLITS,
     ExportError,
     Fractions,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncrender.failures import entry_failures, error_line, failure_rows, write_csv, write_json
+from asyncrender.outputs.failures import entry_failures, error_line, failure_rows, write_csv, write_json
 from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 from tests.test_cli import cli
 

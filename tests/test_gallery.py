@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from asyncrender.gallery import make_gallery, pick_images
+from asyncrender.outputs.gallery import make_gallery, pick_images
 from tests._outputs_cache import Rendered, rendered_cache
 
 

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.config import Config, RenderSettings, RunSettings
-from asyncrender.inputs import InputError, list_lines, listed_file, parse_extracted
-from asyncrender.pipeline import AsyncRenderer
+from asyncrender.inputs.extracted import InputError, parse_extracted
+from asyncrender.inputs.filelist import list_lines, listed_file
+from asyncrender.run.renderer import AsyncRenderer
 from tests.reliability_support import cli_args, run_cli
 
 SOURCE = "papers/x_extracted.json"

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncrender.naming import item_file_names, paper_dir
-from asyncrender.paperdirs import OWNER_FILE, owned_paper_dir
+from asyncrender.worker.naming import item_file_names, paper_dir
+from asyncrender.worker.paperdirs import OWNER_FILE, owned_paper_dir
 from tests.reliability_support import audit, cli_args, run_cli
 
 HOSTILE = ["../x", "../../etc/passwd", "/abs/y", "a\x00b", "q" * 10_000, "..", ".", "", " ", "CON",

@@ -11,16 +11,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from asyncrender.inputs import (
-    InputError,
-    ListedFile,
-    list_lines,
-    listed_file,
-    normalise_key,
-    parse_extracted,
-    read_extracted,
-    read_file_list,
-)
+from asyncrender.inputs.extracted import InputError, parse_extracted, read_extracted
+from asyncrender.inputs.filelist import list_lines, listed_file, read_file_list
+from asyncrender.model import ListedFile, normalise_key
 
 
 def test_object_form_with_defaults() -> None:
@@ -105,7 +98,7 @@ async def _collect(source: str) -> list[list[ListedFile]]:
 def test_file_list_is_streamed_in_chunks_across_line_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import asyncrender.inputs as inputs
+    import asyncrender.inputs.filelist as inputs
 
     monkeypatch.setattr(inputs, "LIST_CHUNK_BYTES", 7)  # cut lines mid-way, many times
     listing = tmp_path / "list.txt"

@@ -15,8 +15,8 @@ import anyio
 import pytest
 
 from asyncrender.config import Config, RenderSettings, RunSettings
-from asyncrender.executor import LocalPoolRunner
-from asyncrender.pipeline import AsyncRenderer
+from asyncrender.executors.local_pool import LocalPoolRunner
+from asyncrender.run.renderer import AsyncRenderer
 from tests.reliability_support import (
     audit,
     cli_args,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from asyncrender.inputs import ListedFile
-from asyncrender.jobs import pack_jobs
+from asyncrender.model import ListedFile
+from asyncrender.run.packing import pack_jobs
 
 
 def files(n: int, size: int = 100) -> list[tuple[ListedFile, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asyncrender.naming import item_file_names, paper_dir, safe_name
+from asyncrender.worker.naming import item_file_names, paper_dir, safe_name
 
 
 def test_plain_ids_are_kept() -> None:

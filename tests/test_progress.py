@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from asyncrender.pipeline import FileResult
-from asyncrender.progress import RunProgress
+from asyncrender.cli.progress import RunProgress
+from asyncrender.run.results import FileResult
 
 LONG = "papers/a_extracted.json [eq7] latex: " + "Undefined control sequence " * 20
 

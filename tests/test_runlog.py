@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from asyncrender.failures import error_line
-from asyncrender.pipeline import FileResult
-from asyncrender.runlog import end_event, file_events
+from asyncrender.cli.runlog import end_event, file_events
+from asyncrender.outputs.failures import error_line
+from asyncrender.run.results import FileResult
 from tests._outputs_cache import PAPERS, Rendered, rendered_cache
 
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.cli import app
-from asyncrender.config import ConfigError, RunSettings, parse_config
-from asyncrender.inputs import listed_file
-from asyncrender.shard import parse_shard, select_shard, shard_of
+from asyncrender.config import ConfigError, RunSettings, parse_config, parse_shard
+from asyncrender.inputs.filelist import listed_file
+from asyncrender.run.shard import select_shard, shard_of
 
 # Paths as a file list yields them: any bytes but newline and NUL, decoded with surrogateescape.
 path_bytes = st.binary(min_size=1, max_size=40).filter(lambda b: b"\n" not in b and b"\0" not in b)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from asyncrender.cache.entry import entry_file_name
-from asyncrender.verify import png_problem
+from asyncrender.outputs.verify import png_problem
 from tests.reliability_support import audit, cli_args, make_corpus, run_cli
 
 

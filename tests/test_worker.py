@@ -8,9 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 from asyncrender.config import RenderSettings
-from asyncrender.inputs import ListedFile
-from asyncrender.jobs import RenderJob
-from asyncrender.worker import render_job
+from asyncrender.model import ListedFile, RenderJob
+from asyncrender.worker.process import render_job
 
 MATHTEXT = RenderSettings(renderer="mathtext", dpi=100)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from asyncrender.cache.entry import key_digest
+from asyncrender.model import key_digest
 from asyncrender.tempfiles import HOST, pid_alive
 
 CLAIM_SUFFIX = ".claim"

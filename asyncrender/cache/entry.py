@@ -11,50 +11,35 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from asyncrender.config import RenderSettings
-from asyncrender.render.base import TRANSIENT_ERROR_KINDS
+from asyncrender.model import (
+    STATUSES,
+    TRANSIENT_ERROR_KINDS,
+    CacheEntry,
+    ConfigRecord,
+    ErrorRecord,
+    ImageRecord,
+    InputFingerprint,
+    Status,
+    key_digest,
+)
 
 ENTRY_VERSION = 1
 ENTRY_SUFFIX = ".cache"
-STATUSES = ("success", "partial", "failed")
 
 
 class CorruptEntry(ValueError):
     """An entry file that cannot be trusted (the message says why); it is treated as absent."""
 
 
-@dataclass(frozen=True)
-class InputFingerprint:
-    size: int
-    mtime_ns: int
-    sha256: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
-
-
-def key_bytes(key: str) -> bytes:
-    """A key as bytes. surrogateescape: a path listed in invalid UTF-8 becomes its original bytes.
-    A lone surrogate outside that range (only the library API can pass one) becomes its code point."""
-    try:
-        return key.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return key.encode("utf-8", "surrogatepass")
-
-
-def key_digest(key: str) -> str:
-    return hashlib.md5(key_bytes(key), usedforsecurity=False).hexdigest()
-
-
 def entry_file_name(key: str) -> str:
     return key_digest(key) + ENTRY_SUFFIX
 
 
-def config_fingerprint(settings: RenderSettings, renderer: str, renderer_version: str) -> dict[str, Any]:
+def config_fingerprint(settings: RenderSettings, renderer: str, renderer_version: str) -> ConfigRecord:
     """Every setting that changes an outcome, plus the renderer, and a SHA-256 over all of it.
 
     ``settings.renderer`` may say ``auto``; ``renderer`` is what it resolved to.
@@ -63,10 +48,10 @@ def config_fingerprint(settings: RenderSettings, renderer: str, renderer_version
     described["renderer"] = renderer
     described["renderer_version"] = renderer_version
     canonical = json.dumps(described, sort_keys=True, separators=(",", ":"))
-    return {"fingerprint": hashlib.sha256(canonical.encode()).hexdigest(), **described}
+    return cast(ConfigRecord, {"fingerprint": hashlib.sha256(canonical.encode()).hexdigest(), **described})
 
 
-def file_status(images: Sequence[object], errors: Sequence[object]) -> str:
+def file_status(images: Sequence[object], errors: Sequence[object]) -> Status:
     if not errors:
         return "success"
     return "partial" if images else "failed"
@@ -76,14 +61,14 @@ def build_entry(
     *,
     key: str,
     paper_id: str | None,
-    images: list[dict[str, Any]],
-    errors: list[dict[str, Any]],
+    images: list[ImageRecord],
+    errors: list[ErrorRecord],
     input_fp: InputFingerprint | None,
-    config: dict[str, Any],
+    config: ConfigRecord,
     output_dir: str,
     seconds: float,
     finished_at: str,
-) -> dict[str, Any]:
+) -> CacheEntry:
     return {
         "version": ENTRY_VERSION,
         "file": key,
@@ -91,7 +76,7 @@ def build_entry(
         "paper_id": paper_id,
         "images": images,
         "errors": errors,
-        "input": input_fp.as_json() if input_fp else None,
+        "input": input_fp.as_record() if input_fp else None,
         "config": config,
         "renderer": f"{config['renderer']} {config['renderer_version']}",
         "output_dir": output_dir,
@@ -100,7 +85,13 @@ def build_entry(
     }
 
 
-def encode_entry(entry: dict[str, Any]) -> bytes:
+def entry_paper_id(entry: CacheEntry) -> str:
+    """The paper an entry belongs to (a migrated entry may lack one: its input path stands in)."""
+    paper_id = entry.get("paper_id")
+    return str(paper_id) if paper_id not in (None, "") else str(entry["file"])
+
+
+def encode_entry(entry: CacheEntry) -> bytes:
     # Readable UTF-8, except that a lone surrogate (a path listed in invalid UTF-8, kept by
     # surrogateescape) becomes a JSON \uXXXX escape: surrogates only occur inside JSON strings,
     # where backslashreplace's ``\udcff`` is exactly that escape, so the entry stays valid UTF-8
@@ -108,7 +99,7 @@ def encode_entry(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
-def decode_entry(data: bytes, file_name: str | None = None) -> dict[str, Any]:
+def decode_entry(data: bytes, file_name: str | None = None) -> CacheEntry:
     """Parse and check an entry; ``file_name`` (``<md5>.cache``) must match its ``file`` field."""
     try:
         entry = json.loads(data)
@@ -128,7 +119,7 @@ def decode_entry(data: bytes, file_name: str | None = None) -> dict[str, Any]:
         raise CorruptEntry("'images' and 'errors' must be lists")
     if file_name is not None and file_name != entry_file_name(key):
         raise CorruptEntry(f"its 'file' {key!r} does not hash to the file name {file_name}")
-    return entry
+    return cast(CacheEntry, entry)  # checked above as far as readers rely on it
 
 
 class Resume(Enum):
@@ -138,7 +129,7 @@ class Resume(Enum):
 
 
 def resume_decision(
-    entry: dict[str, Any] | None,
+    entry: CacheEntry | None,
     *,
     size: int | None,
     mtime_ns: int | None,
@@ -168,5 +159,6 @@ def resume_decision(
     return Resume.CHECK_CONTENT if recorded.get("size") == size else Resume.RENDER
 
 
-def content_matches(entry: dict[str, Any], sha256: str) -> bool:
-    return bool((entry.get("input") or {}).get("sha256") == sha256)
+def content_matches(entry: CacheEntry, sha256: str) -> bool:
+    recorded = entry.get("input")
+    return recorded is not None and recorded.get("sha256") == sha256

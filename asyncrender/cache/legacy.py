@@ -8,10 +8,10 @@ rule (``normalise_key``); every field we do not know is kept as it was. Migrated
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from asyncrender.cache.entry import ENTRY_VERSION, STATUSES, file_status
-from asyncrender.inputs import InputError, normalise_key
+from asyncrender.cache.entry import ENTRY_VERSION, file_status
+from asyncrender.model import STATUSES, CacheEntry, InputError, normalise_key
 
 
 class MalformedLegacyEntry(ValueError):
@@ -27,7 +27,7 @@ def legacy_mapping(doc: Any) -> dict[str, Any]:
     raise MalformedLegacyEntry("a legacy cache must be a JSON object")
 
 
-def convert_legacy_entry(path: str, old: Any, source: str, migrated_at: str) -> dict[str, Any]:
+def convert_legacy_entry(path: str, old: Any, source: str, migrated_at: str) -> CacheEntry:
     """Our entry for one legacy entry; ``MalformedLegacyEntry`` if it cannot be one."""
     if not isinstance(old, dict):
         raise MalformedLegacyEntry(f"{path!r}: entry is not an object")
@@ -60,7 +60,7 @@ def convert_legacy_entry(path: str, old: Any, source: str, migrated_at: str) -> 
         config=old.get("config") if isinstance(old.get("config"), dict) else None,
         migrated={"from": source, "at": migrated_at},
     )
-    return entry
+    return cast(CacheEntry, entry)  # the old tool's fields are kept beside ours
 
 
 def _image(raw: Any, path: str) -> dict[str, Any]:

@@ -22,20 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiofiles.os
+import anyio.to_thread
 
 from asyncrender.cache import claims
-from asyncrender.cache.entry import (
-    ENTRY_SUFFIX,
-    CorruptEntry,
-    decode_entry,
-    encode_entry,
-    entry_file_name,
-)
+from asyncrender.cache.entry import ENTRY_SUFFIX, CorruptEntry, decode_entry, encode_entry, entry_file_name
 from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
 from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
-from asyncrender.cache.summary import SummaryBuilder
-from asyncrender.inputs import normalise_key
+from asyncrender.cache.summary import Summary, SummaryBuilder
+from asyncrender.model import CacheEntry, normalise_key
 from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, write_atomic
 
 log = logging.getLogger("asyncrender")
@@ -61,7 +55,7 @@ class ScannedEntry:
     """One file of ``file_caches/``: its entry, or why it cannot be trusted."""
 
     path: Path
-    entry: dict[str, Any] | None
+    entry: CacheEntry | None
     problem: str | None
 
 
@@ -109,13 +103,13 @@ class DistributedCacheManager:
     def entry_path(self, file_path: str | os.PathLike[str]) -> Path:
         return self.entries_dir / entry_file_name(normalise_key(os.fspath(file_path)))
 
-    def save_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any]) -> None:
+    def save_file_cache(self, file_path: str | os.PathLike[str], entry: CacheEntry) -> None:
         """Write the entry of ``file_path`` (its ``file`` field is set to the key)."""
         key = normalise_key(os.fspath(file_path))
         entry = {**entry, "file": key}
         write_atomic(self.entries_dir / entry_file_name(key), encode_entry(entry), self.fsync)
 
-    def load_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    def load_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
         """The entry of ``file_path``, or ``None`` if absent or corrupt (a corrupt one is logged)."""
         # str paths and a raw open: this runs once per listed file on --resume (100,000s of times).
         name = entry_file_name(normalise_key(os.fspath(file_path)))
@@ -163,7 +157,7 @@ class DistributedCacheManager:
                 except OSError as exc:
                     yield ScannedEntry(Path(path), None, f"unreadable: {exc.strerror or exc}")
 
-    def iter_entries(self, ordered: bool = False) -> Iterator[dict[str, Any]]:
+    def iter_entries(self, ordered: bool = False) -> Iterator[CacheEntry]:
         """Every valid entry (sorted by entry file name with ``ordered``); corrupt ones are logged
         and skipped."""
         for scanned in self.scan(ordered):
@@ -178,7 +172,7 @@ class DistributedCacheManager:
 
     # -- summary and migration -----------------------------------------------------------------
 
-    def save_summary(self) -> dict[str, Any]:
+    def save_summary(self) -> Summary:
         builder = SummaryBuilder()
         for entry in self.iter_entries():
             builder.add(entry)
@@ -220,25 +214,20 @@ class DistributedCacheManager:
 
     # -- async twins, one thread hop each --------------------------------------------------------
 
-    async def asave_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any],
+    async def asave_file_cache(self, file_path: str | os.PathLike[str], entry: CacheEntry,
                                release_claim: bool = False) -> None:
         """``save_file_cache`` (then, with ``release_claim``, ``release_claim``) in one thread hop."""
-        await _in_thread(self._save_and_release, file_path, entry, release_claim)
+        await anyio.to_thread.run_sync(self._save_and_release, file_path, entry, release_claim)
 
-    def _save_and_release(self, file_path: str | os.PathLike[str], entry: dict[str, Any], release: bool) -> None:
+    def _save_and_release(self, file_path: str | os.PathLike[str], entry: CacheEntry, release: bool) -> None:
         self.save_file_cache(file_path, entry)
         if release:
             self.release_claim(file_path)
 
-    async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = await _in_thread(self.load_file_cache, file_path)
-        return result
+    async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
+        return await anyio.to_thread.run_sync(self.load_file_cache, file_path)
 
-    async def asave_summary(self) -> dict[str, Any]:
-        result: dict[str, Any] = await _in_thread(self.save_summary)
-        return result
+    async def asave_summary(self) -> Summary:
+        return await anyio.to_thread.run_sync(self.save_summary)
 
 
-@aiofiles.os.wrap  # type: ignore[untyped-decorator,unused-ignore]
-def _in_thread(func: Any, *args: Any) -> Any:
-    return func(*args)

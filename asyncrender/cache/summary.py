@@ -13,23 +13,44 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TypedDict
 
-from asyncrender.cache.entry import STATUSES
+from asyncrender.model import STATUSES, CacheEntry, Status
+
+
+class FileTotals(TypedDict):
+    total: int
+    by_status: dict[Status, int]
+
+
+class ItemTotals(TypedDict):
+    rendered: int
+    failed: int
+
+
+class Summary(TypedDict):
+    """What ``summary.json`` holds (README: "The cache folder")."""
+
+    files: FileTotals
+    items: ItemTotals
+    failures_by_kind: dict[str, int]
+    render_seconds: float
+    migrated: int
+    generated_at: str
 
 
 class SummaryBuilder:
     """Accumulates entries one at a time, so a million entries need no list in memory."""
 
     def __init__(self) -> None:
-        self.by_status: Counter[str] = Counter({s: 0 for s in STATUSES})
+        self.by_status: Counter[Status] = Counter({s: 0 for s in STATUSES})
         self.kinds: Counter[str] = Counter()
         self.rendered = 0
         self.failed = 0
         self.seconds = 0.0
         self.migrated = 0
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: CacheEntry) -> None:
         self.by_status[entry["status"]] += 1
         images = entry.get("images") or []
         errors = entry.get("errors") or []
@@ -43,7 +64,7 @@ class SummaryBuilder:
         if entry.get("migrated"):
             self.migrated += 1
 
-    def result(self, generated_at: str) -> dict[str, Any]:
+    def result(self, generated_at: str) -> Summary:
         return {
             "files": {"total": sum(self.by_status.values()), "by_status": dict(self.by_status)},
             "items": {"rendered": self.rendered, "failed": self.failed},
@@ -54,7 +75,7 @@ class SummaryBuilder:
         }
 
 
-def summarise(entries: Iterable[dict[str, Any]], generated_at: str) -> dict[str, Any]:
+def summarise(entries: Iterable[CacheEntry], generated_at: str) -> Summary:
     builder = SummaryBuilder()
     for entry in entries:
         builder.add(entry)

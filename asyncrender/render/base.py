@@ -11,18 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from asyncrender.config import RenderSettings
+from asyncrender.model import ErrorKind, ItemType
 from asyncrender.tempfiles import write_atomic
-
-ItemType = Literal["display", "inline", "raw"]
-ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
-
-# Error kinds an outcome or a cache entry can carry. "crash", "timeout" and "io" (a full disk, a
-# lost mount) are transient: ``--resume`` always retries files that hold them.
-ERROR_KINDS = ("input", "latex", "unsupported", "timeout", "too_large", "crash", "io")
-TRANSIENT_ERROR_KINDS = frozenset({"crash", "timeout", "io"})
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,7 @@ class ItemOutcome:
 
     width: int = 0
     height: int = 0
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     message: str | None = None
 
     @property
@@ -46,7 +39,7 @@ class ItemOutcome:
         return self.error_kind is None
 
     @staticmethod
-    def failed(kind: str, message: str) -> ItemOutcome:
+    def failed(kind: ErrorKind, message: str) -> ItemOutcome:
         return ItemOutcome(error_kind=kind, message=message)
 
 

@@ -62,18 +62,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
-from asyncrender.render.base import ITEM_TYPES, ItemOutcome, RenderItem, png_size, publish_file
+from asyncrender.model import ITEM_TYPES, ErrorKind
+from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 from asyncrender.render.texlog import decide, dvi_pages, parse_log, running_item
 from asyncrender.render.texsource import (
     document_source,
-    dvipng_colour,
     estimated_pixels,
     format_key,
     item_file_name,
     item_file_text,
     preamble_source,
-    rgba,
 )
 
 MAX_ROUNDS = 4
@@ -280,7 +280,7 @@ class _Batch:
             try:
                 data = png.read_bytes()
             except OSError:
-                kind = "timeout" if rc is None else "crash"
+                kind: ErrorKind = "timeout" if rc is None else "crash"
                 msg = f"dvipng made no image (exit {rc}): {term[-300:]}"
                 self.outcomes[i] = ItemOutcome.failed(kind, msg)
                 continue

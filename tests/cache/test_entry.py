@@ -9,7 +9,6 @@ import pytest
 
 from asyncrender.cache.entry import (
     CorruptEntry,
-    InputFingerprint,
     Resume,
     build_entry,
     config_fingerprint,
@@ -19,6 +18,7 @@ from asyncrender.cache.entry import (
     resume_decision,
 )
 from asyncrender.config import RenderSettings
+from asyncrender.model import InputFingerprint
 
 CONFIG = config_fingerprint(RenderSettings(), "latex", "pdfTeX 3.14")
 

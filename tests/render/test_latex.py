@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from asyncrender.config import ConfigError, RenderSettings
-from asyncrender.render.base import ItemOutcome, ItemType, RenderItem
+from asyncrender.model import ItemType
+from asyncrender.render.base import ItemOutcome, RenderItem
 from asyncrender.render.latex import LatexBackend, tex_available
 
 pytestmark = pytest.mark.usefixtures("tex")

@@ -6,17 +6,10 @@ import struct
 
 import pytest
 
+from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
 from asyncrender.render.texlog import ItemLog, RunLog, decide, dvi_pages, parse_log, running_item
-from asyncrender.render.texsource import (
-    document_source,
-    dvipng_colour,
-    estimated_pixels,
-    format_key,
-    item_file_text,
-    item_line,
-    rgba,
-)
+from asyncrender.render.texsource import document_source, estimated_pixels, format_key, item_file_text, item_line
 
 N = "abc123"
 

@@ -9,14 +9,26 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import TextIO, TypedDict
+
+from asyncrender.model import CacheEntry
 
 COLUMNS = ("file", "paper_id", "item_id", "kind", "message", "type", "latex")
 
 
-def entry_failures(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The failure rows of one entry, in the entry's order."""
-    rows = []
+class FailureRow(TypedDict):
+    file: str
+    paper_id: str | None
+    item_id: str | None
+    kind: str
+    message: str
+    type: str | None
+    latex: str | None
+
+
+def entry_failures(entry: CacheEntry) -> list[FailureRow]:
+    """The failure rows of one entry, in the entry's order (a migrated entry may hold odd errors)."""
+    rows: list[FailureRow] = []
     for error in entry.get("errors") or []:
         if not isinstance(error, dict):
             continue
@@ -33,8 +45,7 @@ def entry_failures(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def failure_rows(entries: Iterable[dict[str, Any]],
-                 kinds: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:
+def failure_rows(entries: Iterable[CacheEntry], kinds: frozenset[str] = frozenset()) -> Iterator[FailureRow]:
     """Every failure of every entry; only those of ``kinds`` when it is not empty."""
     for entry in entries:
         for row in entry_failures(entry):
@@ -47,13 +58,13 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def error_line(row: dict[str, Any]) -> str:
+def error_line(row: FailureRow) -> str:
     """``papers/x.json [eq3] latex: Undefined control sequence.`` (``[-]`` when the whole file failed)."""
     item = f"[{row['item_id']}]" if row["item_id"] is not None else "[-]"
     return f"{row['file']} {item} {row['kind']}: {one_line(row['message'])}"
 
 
-def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write_json(rows: Iterable[FailureRow], out: TextIO) -> int:
     """A JSON array, one row per line, written as it goes (no list in memory); returns the count."""
     count = 0
     out.write("[")
@@ -64,7 +75,7 @@ def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write_csv(rows: Iterable[FailureRow], out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0

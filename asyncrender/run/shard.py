@@ -9,23 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from asyncrender.cache.entry import key_digest
-from asyncrender.config import ConfigError
-from asyncrender.inputs import ListedFile
-
-Shard = tuple[int, int]
-
-
-def parse_shard(text: str) -> Shard:
-    """``"I/N"`` (as given to ``--shard``) to ``(I, N)``, with ``0 <= I < N``."""
-    index, slash, count = text.strip().partition("/")
-    try:
-        shard = (int(index), int(count))
-    except ValueError:
-        shard = None
-    if not slash or shard is None or not 0 <= shard[0] < shard[1]:
-        raise ConfigError(f"--shard must be I/N with 0 <= I < N (e.g. 0/4), not {text!r}")
-    return shard
+from asyncrender.config import Shard
+from asyncrender.model import ListedFile, key_digest
 
 
 def shard_of(key: str, count: int) -> int:

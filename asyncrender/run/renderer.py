@@ -11,66 +11,35 @@ task groups) and never chooses a loop policy: uvloop is the CLI's choice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from asyncrender.cache.entry import Resume, build_entry, config_fingerprint, content_matches, resume_decision
+from asyncrender.cache.entry import build_entry, config_fingerprint
 from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
+from asyncrender.cache.summary import Summary
 from asyncrender.config import Config, RenderSettings
-from asyncrender.executor import JobRunner, LocalPoolRunner
-from asyncrender.inputs import ListedFile, listed_file
-from asyncrender.jobs import FileOutcome, RenderJob, pack_jobs
+from asyncrender.executors.base import JobRunner
+from asyncrender.executors.local_pool import LocalPoolRunner
+from asyncrender.inputs.filelist import listed_file
+from asyncrender.model import CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
-from asyncrender.shard import select_shard
+from asyncrender.run.gate import ResumeGate
+from asyncrender.run.packing import pack_jobs
+from asyncrender.run.results import FileResult, RunStats
+from asyncrender.run.shard import select_shard
 
 PREPARE_CHUNK = 256
-CLAIMED = "claimed"
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One input file done: rendered now (``entry`` just written) or skipped by ``--resume``:
-    its entry was still valid, or (``status`` ``claimed``) another live run is rendering it now."""
-
-    key: str
-    status: str
-    skipped: bool
-    images: int
-    failed_items: int
-    entry: dict[str, Any] | None = field(default=None, repr=False)
-
-
-@dataclass
-class RunStats:
-    files: int = 0
-    skipped: int = 0
-    claimed: int = 0  # of the skipped: files another live run was rendering (see cache.claims)
-    by_status: dict[str, int] = field(default_factory=lambda: {"success": 0, "partial": 0, "failed": 0})
-    images: int = 0
-    failed_items: int = 0
-
-    def add(self, result: FileResult) -> None:
-        self.files += 1
-        self.skipped += result.skipped
-        self.claimed += result.status == CLAIMED
-        if not result.skipped:
-            self.by_status[result.status] += 1
-            self.images += result.images
-            self.failed_items += result.failed_items
 
 
 class AsyncRenderer:
@@ -105,11 +74,11 @@ class AsyncRenderer:
         self._owns_runner = runner is None
         self._cache: DistributedCacheManager | None = None
         self._settings: RenderSettings | None = None
-        self._config_fp: dict[str, Any] = {}
+        self._config_fp: ConfigRecord = {}
         self._task_group: TaskGroup | None = None
         self._active_renders = 0
-        self._claims: set[str] = set()  # keys this run claimed and has not written yet
-        self.summary: dict[str, Any] | None = None
+        self._gate: ResumeGate | None = None
+        self.summary: Summary | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -122,6 +91,8 @@ class AsyncRenderer:
         version = await anyio.to_thread.run_sync(lambda: get_backend(renderer).version())
         self._settings = RenderSettings(**{**self.config.render.__dict__, "renderer": renderer})
         self._config_fp = config_fingerprint(self.config.render, renderer, version)
+        self._gate = ResumeGate(self._cache, config_fp=self._config_fp.get("fingerprint", ""),
+                                output_dir=str(self.output_dir), retry_failed=run.retry_failed)
         if self._runner is None:
             self._runner = await anyio.to_thread.run_sync(self._make_runner)
         self._task_group = anyio.create_task_group()
@@ -132,7 +103,7 @@ class AsyncRenderer:
         run = self.config.run
         if run.executor == "local":
             return LocalPoolRunner(run.worker_count)
-        from asyncrender.dask_executor import make_dask_runner
+        from asyncrender.executors.dask_cluster import make_dask_runner
 
         runner: JobRunner = make_dask_runner(run.executor, run.scheduler, run.jobs)
         return runner
@@ -153,11 +124,12 @@ class AsyncRenderer:
             raise
         finally:
             with anyio.CancelScope(shield=True):
-                if self._claims:  # files this run claimed and will not finish: free them now
-                    await anyio.to_thread.run_sync(self._release_all_claims)
+                if self._gate is not None and self._gate.holds_claims:
+                    # files this run claimed and will not finish: free them now
+                    await anyio.to_thread.run_sync(self._gate.release_all)
                 if self._owns_runner:
-                    if (abandoned or failure is not None) and hasattr(self._runner, "terminate"):
-                        self._runner.terminate()
+                    if abandoned or failure is not None:
+                        await anyio.to_thread.run_sync(self._runner.terminate)
                     else:
                         await self._runner.aclose()
                 try:
@@ -176,7 +148,7 @@ class AsyncRenderer:
         return self._cache
 
     @property
-    def config_fingerprint(self) -> dict[str, Any]:
+    def config_fingerprint(self) -> ConfigRecord:
         return self._config_fp
 
     # -- the run --------------------------------------------------------------------------------
@@ -190,9 +162,8 @@ class AsyncRenderer:
         """Like ``render``, from chunks of ``ListedFile`` (what ``inputs.read_file_list`` yields)."""
         if self._task_group is None:
             raise RuntimeError("use AsyncRenderer in 'async with' first")
-        # A Dask runner knows its cluster's size; the local pool has run.worker_count processes.
-        workers: int = getattr(self._runner, "workers", self.config.run.worker_count)
-        slots = workers * self.config.run.jobs_in_flight_per_worker
+        assert self._runner is not None
+        slots = self._runner.workers * self.config.run.jobs_in_flight_per_worker
         job_send, job_receive = anyio.create_memory_object_stream[RenderJob](0)
         result_send, result_receive = anyio.create_memory_object_stream[FileResult](slots)
         scope = anyio.CancelScope()
@@ -237,7 +208,8 @@ class AsyncRenderer:
                     await jobs.send(RenderJob(tuple(files), self._settings, str(self.output_dir)))
 
     def _prepare(self, chunk: list[ListedFile]) -> tuple[list[tuple[ListedFile, int]], list[FileResult]]:
-        """In a thread: stat each file, and with ``--resume`` find those whose entry is still valid."""
+        """In a thread: stat each file, and with ``--resume`` set aside those the gate skips."""
+        assert self._gate is not None
         to_render: list[tuple[ListedFile, int]] = []
         skipped: list[FileResult] = []
         for listed in chunk:
@@ -246,55 +218,12 @@ class AsyncRenderer:
             except (OSError, ValueError):
                 st = None
             if self.config.run.resume:
-                skip = self._resume_skip(listed, st)
+                skip = self._gate.skip(listed, st)
                 if skip is not None:
                     skipped.append(skip)
                     continue
             to_render.append((listed, st.st_size if st else 0))
         return to_render, skipped
-
-    def _resume_skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
-        """With ``--resume``: why this file is not rendered now, or None (then it is claimed)."""
-        done = self._valid_entry(listed, st)
-        if done is not None:
-            return done
-        # A key this run holds already is a duplicate line of the list.
-        if listed.key in self._claims or not self.cache.claim(listed.key):
-            return FileResult(listed.key, CLAIMED, True, 0, 0, None)
-        self._claims.add(listed.key)
-        # Another run may have written the entry between our read and our claim: look once more.
-        done = self._valid_entry(listed, st)
-        if done is not None:
-            self._release(listed.key)
-        return done
-
-    def _valid_entry(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
-        """A skipped result when the file's entry is still valid, else None."""
-        entry = self.cache.load_file_cache(listed.key)
-        if entry is None or not self._still_valid(entry, listed, st):
-            return None
-        return FileResult(listed.key, entry["status"], True, len(entry["images"]), len(entry["errors"]), entry)
-
-    def _release_all_claims(self) -> None:
-        for key in list(self._claims):
-            self._release(key)
-
-    def _release(self, key: str) -> None:
-        self.cache.release_claim(key)
-        self._claims.discard(key)
-
-    def _still_valid(self, entry: dict[str, Any], listed: ListedFile, st: os.stat_result | None) -> bool:
-        decision = resume_decision(
-            entry, size=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None,
-            config_fp=self._config_fp["fingerprint"], output_dir=str(self.output_dir),
-            retry_failed=self.config.run.retry_failed)
-        if decision is Resume.CHECK_CONTENT:
-            try:
-                with open(listed.path, "rb") as f:
-                    return content_matches(entry, hashlib.file_digest(f, "sha256").hexdigest())
-            except OSError:
-                return False
-        return decision is Resume.SKIP
 
     async def _dispatch(self, jobs: MemoryObjectReceiveStream[RenderJob],
                         results: MemoryObjectSendStream[FileResult]) -> None:
@@ -304,19 +233,17 @@ class AsyncRenderer:
                 for outcome in await self._runner.run(job):
                     entry = self._entry(outcome)
                     try:
-                        claimed = outcome.key in self._claims
+                        claimed = self._gate is not None and self._gate.written(outcome.key)
                         await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
-                        self._claims.discard(outcome.key)
                     except OSError as exc:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.
                         raise CacheWriteError(
                             f"cannot write the cache entry of {outcome.key} in {self.cache.entries_dir}: "
                             f"{exc.strerror or exc}") from exc
-                    await results.send(FileResult(outcome.key, entry["status"], False, len(entry["images"]),
-                                                  len(entry["errors"]), entry))
+                    await results.send(FileResult.of_entry(outcome.key, entry, skipped=False))
 
-    def _entry(self, outcome: FileOutcome) -> dict[str, Any]:
+    def _entry(self, outcome: FileOutcome) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),

@@ -1,9 +1,6 @@
-"""Where jobs run: a supervised local process pool (and, in ``dask_executor``, a Dask cluster).
+"""Jobs in a supervised local process pool (``--executor local``, the default).
 
-A ``JobRunner`` takes a ``RenderJob`` and returns its ``FileOutcome``s; the orchestrator needs
-nothing else from it.
-
-The local pool uses the ``forkserver`` start method: ``fork`` from a process that has threads
+The pool uses the ``forkserver`` start method: ``fork`` from a process that has threads
 (the event loop's executor has some) can deadlock, and Python 3.12 warns about it. A worker that
 dies (SIGKILL, ``os._exit``, a segfault in a backend) breaks the whole ``ProcessPoolExecutor``:
 every job in flight fails with ``BrokenProcessPool``, the guilty one and its innocent neighbours
@@ -20,23 +17,17 @@ import asyncio
 import multiprocessing
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
 
 import anyio
 
-from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
-from asyncrender.worker import init_worker, render_job
+from asyncrender.executors.base import run_files_alone, worker_died, worker_raised
+from asyncrender.model import FileOutcome, RenderJob
+from asyncrender.worker.process import init_worker, render_job
 
 MAX_STRIKES = 2
-
-
-class JobRunner(Protocol):
-    async def run(self, job: RenderJob) -> list[FileOutcome]: ...
-
-    async def aclose(self) -> None: ...
 
 
 class LocalPoolRunner:
@@ -81,7 +72,7 @@ class LocalPoolRunner:
                 self._rebuild(generation)
                 break
             except Exception as exc:
-                return _raised(job, exc)
+                return worker_raised(job, exc)
         # Strike one, shared by every job in flight: each file now runs alone in quarantine.
         return await run_files_alone(job, self._alone)
 
@@ -97,11 +88,10 @@ class LocalPoolRunner:
                 return await _wait(pool.submit(self._render, job))
             except BrokenProcessPool:
                 broken = True
-                listed = job.files[0]
-                return [failed_outcome(listed, "crash", f"{listed.path}: a worker died rendering this file "
-                                                        f"({MAX_STRIKES} times, the last time alone)")]
+                return [worker_died(job.files[0], f"a worker died rendering this file "
+                                                  f"({MAX_STRIKES} times, the last time alone)")]
             except Exception as exc:
-                return _raised(job, exc)
+                return worker_raised(job, exc)
             finally:
                 self._quarantine_busy.discard(pool)
                 if broken:
@@ -116,39 +106,17 @@ class LocalPoolRunner:
     def terminate(self) -> None:
         """Stop now: kill the workers and cancel queued jobs (for Ctrl-C and cancellation)."""
         for pool in self._pools():
-            processes = list((getattr(pool, "_processes", None) or {}).values())  # None after shutdown
-            for process in processes:
-                if process.is_alive():
+            for process in _processes(pool):
+                if process.is_alive() and process.pid is not None:
                     os.kill(process.pid, signal.SIGKILL)
             pool.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
         """The worker processes of every pool (for tests and diagnostics)."""
-        return [p.pid for pool in self._pools() for p in (getattr(pool, "_processes", None) or {}).values()
-                if p.pid is not None]
+        return [p.pid for pool in self._pools() for p in _processes(pool) if p.pid is not None]
 
     def _pools(self) -> list[ProcessPoolExecutor]:
         return [self._pool, *self._quarantine, *self._quarantine_busy]
-
-
-async def run_files_alone(job: RenderJob,
-                          run: Callable[[RenderJob], Awaitable[list[FileOutcome]]]) -> list[FileOutcome]:
-    """Run each file of ``job`` as a job of its own, concurrently; outcomes in job order."""
-    results: list[list[FileOutcome]] = [[] for _ in job.files]
-
-    async def one(index: int) -> None:
-        results[index] = await run(RenderJob((job.files[index],), job.settings, job.output_dir))
-
-    async with anyio.create_task_group() as tg:
-        for index in range(len(job.files)):
-            tg.start_soon(one, index)
-    return [outcome for per_file in results for outcome in per_file]
-
-
-def _raised(job: RenderJob, exc: BaseException) -> list[FileOutcome]:
-    """A worker that raised instead of returning: a bug, reported on every file of the job."""
-    message = f"the worker raised {type(exc).__name__}: {exc}"
-    return [failed_outcome(listed, "crash", f"{listed.path}: {message}") for listed in job.files]
 
 
 async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:
@@ -157,3 +125,9 @@ async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:
     except anyio.get_cancelled_exc_class():
         future.cancel()
         raise
+
+
+def _processes(pool: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    """A pool's worker processes. ``concurrent.futures`` has no public accessor; its private
+    ``_processes`` is None after shutdown."""
+    return list((pool._processes or {}).values())

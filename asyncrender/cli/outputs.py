@@ -8,17 +8,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
-from asyncrender.cli_common import CacheDir, err, fail
-from asyncrender.export import SPLITS, ExportError, Fractions, export
-from asyncrender.failures import failure_rows, one_line, write_csv, write_json
-from asyncrender.gallery import make_gallery
+from asyncrender.cache.summary import Summary
+from asyncrender.cli.common import CacheDir, err, fail
+from asyncrender.outputs.export import SPLITS, ExportError, Fractions, export
+from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
+from asyncrender.outputs.gallery import make_gallery
 
 
 def export_command(
@@ -114,7 +115,7 @@ def gallery_command(
               highlight=False, soft_wrap=True)
 
 
-def summary_table(totals: dict[str, Any], cache_dir: Path) -> Table:
+def summary_table(totals: Summary, cache_dir: Path) -> Table:
     """summary.json as a table: counts with their share, failures by kind, time spent."""
     files = totals["files"]
     items = totals["items"]

@@ -11,17 +11,14 @@ Pure functions. The rules, which keep every write inside ``output_dir`` and ever
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from asyncrender.model import short_hash
+
 MAX_NAME = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def safe_name(raw: str) -> str:
@@ -29,20 +26,29 @@ def safe_name(raw: str) -> str:
     name = _UNSAFE.sub("_", raw)[:MAX_NAME].lstrip(".")
     if name == raw and name:
         return name
-    return f"{name}-{_digest(raw)}" if name else f"_{_digest(raw)}"
+    return f"{name}-{short_hash(raw)}" if name else f"_{short_hash(raw)}"
+
+
+class CaseFoldedNames:
+    """Hands out names that stay distinct even ignoring case (case-insensitive file systems: macOS,
+    Windows): a name taken already, in any case, gets ``-`` and the ``short_hash`` of ``salt``
+    before its extension."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+
+    def claim(self, stem: str, ext: str, salt: str) -> str:
+        if (stem + ext).casefold() in self._taken:
+            stem = f"{stem}-{short_hash(salt)}"
+        name = stem + ext
+        self._taken.add(name.casefold())
+        return name
 
 
 def item_file_names(item_ids: Iterable[str]) -> list[str]:
     """PNG file names for the items of one paper, distinct even ignoring case."""
-    taken: set[str] = set()
-    names = []
-    for item_id in item_ids:
-        name = safe_name(item_id)
-        if name.casefold() in taken:
-            name = f"{name}-{_digest('case:' + item_id)}"
-        taken.add(name.casefold())
-        names.append(name + ".png")
-    return names
+    names = CaseFoldedNames()
+    return [names.claim(safe_name(item_id), ".png", "case:" + item_id) for item_id in item_ids]
 
 
 def paper_dir(output_dir: Path, paper_id: str) -> Path:

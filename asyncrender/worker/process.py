@@ -12,16 +12,14 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from asyncrender.cache.entry import InputFingerprint
-from asyncrender.inputs import InputError, ListedFile, Paper, parse_extracted, read_extracted
-from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
-from asyncrender.naming import item_file_names
-from asyncrender.paperdirs import owned_paper_dir
+from asyncrender.inputs.extracted import Paper, parse_extracted, read_extracted
+from asyncrender.model import ErrorRecord, FileOutcome, ImageRecord, InputError, InputFingerprint, ListedFile, RenderJob
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
+from asyncrender.worker.naming import item_file_names
+from asyncrender.worker.paperdirs import owned_paper_dir
 
 _backends: dict[str, Backend] = {}
 
@@ -66,13 +64,13 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
             paper = parse_extracted(data, listed.path)
         except InputError as exc:
             # The fingerprint (when the file could be read) lets --resume skip it until it changes.
-            outcomes[listed.key] = failed_outcome(listed, "input", str(exc), fingerprint)
+            outcomes[listed.key] = FileOutcome.failed(listed, "input", str(exc), fingerprint)
             continue
         try:
             folder = owned_paper_dir(out_root, paper.paper_id, listed.key)
         except OSError as exc:  # a file where the folder should be, a full disk, no permission
             message = f"{listed.path}: cannot create its output folder: {exc.strerror or exc}"
-            outcomes[listed.key] = failed_outcome(listed, "io", message, fingerprint)
+            outcomes[listed.key] = FileOutcome.failed(listed, "io", message, fingerprint)
             continue
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)
@@ -98,18 +96,18 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
 
 
 def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> FileOutcome:
-    images: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = [{"id": prob.id, "kind": "input", "message": prob.message}
+    images: list[ImageRecord] = []
+    errors: list[ErrorRecord] = [{"id": prob.id, "kind": "input", "message": prob.message}
                                     for prob in p.paper.problems]
     for paper_item, item, result in zip(p.paper.items, p.items, results, strict=True):
-        if result.ok:
+        if result.error_kind is None:
             images.append({"id": paper_item.id, "path": str(item.out_path), "width": result.width,
                            "height": result.height, "type": item.type, "latex": item.latex})
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
             with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
                 item.out_path.unlink(missing_ok=True)
-            errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message,
+            errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message or "",
                            "type": item.type, "latex": item.latex})
     return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,
                        input_fp=p.fingerprint, seconds=seconds)

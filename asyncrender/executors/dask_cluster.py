@@ -27,10 +27,9 @@ from typing import Any
 import anyio.to_thread
 
 from asyncrender.config import ConfigError
-from asyncrender.executor import run_files_alone
-from asyncrender.inputs import ListedFile
-from asyncrender.jobs import FileOutcome, RenderJob, failed_outcome
-from asyncrender.worker import init_worker, render_job
+from asyncrender.executors.base import run_files_alone, worker_died
+from asyncrender.model import FileOutcome, ListedFile, RenderJob
+from asyncrender.worker.process import init_worker, render_job
 
 try:
     from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
@@ -77,9 +76,8 @@ class DaskRunner:
             return await self._submit(job)
         except KilledWorker:
             if len(job.files) == 1:
-                listed = job.files[0]
-                return [failed_outcome(listed, "crash", f"{listed.path}: Dask workers died rendering this "
-                                       f"file (more than allowed-failures times)")]
+                return [worker_died(job.files[0], "Dask workers died rendering this file "
+                                                  "(more than allowed-failures times)")]
             return await run_files_alone(job, self.run)
 
     async def _submit(self, job: RenderJob) -> list[FileOutcome]:
@@ -98,6 +96,11 @@ class DaskRunner:
     async def aclose(self) -> None:
         """Close the client, and the cluster we started (its workers stop, even mid-job)."""
         await anyio.to_thread.run_sync(self._close)
+
+    def terminate(self) -> None:
+        """Ctrl-C or cancellation: the same as ``aclose``, blocking (closing the cluster stops its
+        workers, even mid-job)."""
+        self._close()
 
     def _close(self) -> None:
         self._executor.shutdown(wait=False)

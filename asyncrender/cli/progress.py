@@ -10,21 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from asyncrender.inputs import LIST_CHUNK_BYTES, list_lines
-from asyncrender.pipeline import FileResult
-
-
-def count_listed(file_list: str) -> int:
-    """How many paths a file list names (read in chunks, as the run reads it; for the ETA only)."""
-    count = 0
-    carry = b""
-    with open(file_list, "rb") as f:
-        while chunk := f.read(LIST_CHUNK_BYTES):
-            data = carry + chunk
-            cut = data.rfind(b"\n") + 1
-            count += len(list_lines(data[:cut].decode("utf-8", "replace")))
-            carry = data[cut:]
-    return count + len(list_lines(carry.decode("utf-8", "replace")))
+from asyncrender.run.results import FileResult
 
 
 class RunProgress:

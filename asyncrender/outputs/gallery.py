@@ -15,11 +15,12 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from asyncrender.cache.entry import entry_paper_id
 from asyncrender.cache.manager import DistributedCacheManager
+from asyncrender.model import CacheEntry
 from asyncrender.tempfiles import write_atomic
 
 TEXT_CHARS = 58  # LaTeX column width, in characters
@@ -37,7 +38,7 @@ class Pick:
     renderer: str = ""
 
 
-def pick_images(entries: Iterable[dict[str, Any]], count: int, items: Sequence[str] = (),
+def pick_images(entries: Iterable[CacheEntry], count: int, items: Sequence[str] = (),
                 max_width: int = 2 * MAX_IMAGE_WIDTH) -> list[Pick]:
     """``items`` (``paper/item``) in the order given when named; else the first display image of
     each paper, at most ``max_width`` pixels wide, until ``count`` are found."""
@@ -45,7 +46,7 @@ def pick_images(entries: Iterable[dict[str, Any]], count: int, items: Sequence[s
     found: dict[str, Pick] = {}
     picks: list[Pick] = []
     for entry in entries:
-        paper_id = str(entry.get("paper_id") or entry.get("file"))
+        paper_id = entry_paper_id(entry)
         for image in entry.get("images") or []:
             if not isinstance(image, dict) or not image.get("latex") or not image.get("path"):
                 continue

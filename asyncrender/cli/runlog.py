@@ -23,35 +23,39 @@ from typing import IO, Any
 
 import anyio.to_thread
 
-from asyncrender.failures import entry_failures
-from asyncrender.pipeline import FileResult
+from asyncrender.cache.summary import Summary
+from asyncrender.model import ConfigRecord
+from asyncrender.outputs.failures import entry_failures
+from asyncrender.run.results import FileResult, RunTotals
+
+# An event is a JSON object by definition: a line of the log file.
+Event = dict[str, Any]
 
 FLUSH_LINES = 256
 FLUSH_SECONDS = 1.0
 
 
-def start_event(ts: str, *, file_list: str, cache_dir: str, output_dir: str,
-                config: dict[str, Any]) -> dict[str, Any]:
+def start_event(ts: str, *, file_list: str, cache_dir: str, output_dir: str, config: ConfigRecord) -> Event:
     return {"ts": ts, "event": "run_start", "file_list": file_list, "cache_dir": cache_dir,
             "output_dir": output_dir, "pid": os.getpid(), "config": config}
 
 
-def end_event(ts: str, *, exit_code: int, interrupted: bool, run: dict[str, Any] | None,
-              cache: dict[str, Any] | None, error: str | None = None) -> dict[str, Any]:
+def end_event(ts: str, *, exit_code: int, interrupted: bool, run: RunTotals | None,
+              cache: Summary | None, error: str | None = None) -> Event:
     event = {"ts": ts, "event": "run_end", "exit_code": exit_code, "interrupted": interrupted,
              "run": run, "cache": cache}
     return event if error is None else {**event, "error": error}
 
 
-def file_events(result: FileResult, ts: str) -> list[dict[str, Any]]:
+def file_events(result: FileResult, ts: str) -> list[Event]:
     """The ``file`` event of a result, then an ``item_error`` per failure rendered now."""
-    entry = result.entry or {}
-    events: list[dict[str, Any]] = [{
-        "ts": ts, "event": "file", "file": result.key, "paper_id": entry.get("paper_id"),
+    entry = result.entry
+    events: list[Event] = [{
+        "ts": ts, "event": "file", "file": result.key, "paper_id": entry and entry.get("paper_id"),
         "status": result.status, "skipped": result.skipped, "images": result.images,
-        "failed_items": result.failed_items, "seconds": entry.get("seconds"),
+        "failed_items": result.failed_items, "seconds": entry and entry.get("seconds"),
     }]
-    if not result.skipped:
+    if entry is not None and not result.skipped:
         events += [{"ts": ts, "event": "item_error", **{k: v for k, v in row.items() if k != "file"},
                     "file": result.key} for row in entry_failures(entry)]
     return events
@@ -74,7 +78,7 @@ class RunLog:
         self._file = await anyio.to_thread.run_sync(_open)
         return self
 
-    async def write(self, *events: dict[str, Any], flush: bool = False) -> None:
+    async def write(self, *events: Event, flush: bool = False) -> None:
         self._pending += [json.dumps(e, ensure_ascii=False) + "\n" for e in events]
         if flush or len(self._pending) >= FLUSH_LINES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             await self.flush()

@@ -1,6 +1,6 @@
-"""What a render job is, and how listed files are packed into jobs. Pure: no I/O.
+"""How listed files are packed into render jobs. Pure: no I/O.
 
-A job carries one or more input files to one worker; the backend then typesets all their items
+A job (``model.RenderJob``) carries one or more input files to one worker; the backend then typesets all their items
 together (the TeX backend packs them into batches, so small papers share one TeX run). Results come
 back per file, so the cache keeps one entry per file whatever the packing.
 """
@@ -9,44 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from asyncrender.cache.entry import InputFingerprint
-from asyncrender.config import RenderSettings
-from asyncrender.inputs import ListedFile
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    files: tuple[ListedFile, ...]
-    settings: RenderSettings  # ``renderer`` already resolved (never "auto")
-    output_dir: str
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What a worker made of one input file; the orchestrator turns it into a cache entry."""
-
-    key: str
-    paper_id: str | None
-    images: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
-    input_fp: InputFingerprint | None
-    seconds: float
-
-
-def failed_outcome(listed: ListedFile, kind: str, message: str,
-                   input_fp: InputFingerprint | None = None) -> FileOutcome:
-    """An outcome for a file that failed whole (bad input, a worker that kept crashing)."""
-    return FileOutcome(
-        key=listed.key,
-        paper_id=None,
-        images=[],
-        errors=[{"id": None, "kind": kind, "message": message}],
-        input_fp=input_fp,
-        seconds=0.0,
-    )
+from asyncrender.model import ListedFile
 
 
 def pack_jobs(

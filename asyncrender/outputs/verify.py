@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncrender.cache.manager import DistributedCacheManager
+from asyncrender.model import CacheEntry
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -93,7 +94,7 @@ def image_problem(path: str) -> str | None:
     return f"image {path}: {problem}" if problem else None
 
 
-def entry_problems(entry: dict[str, Any]) -> tuple[int, list[str]]:
+def entry_problems(entry: CacheEntry) -> tuple[int, list[str]]:
     """How many images an entry lists, and what is wrong with them."""
     images = entry.get("images", [])
     found = []

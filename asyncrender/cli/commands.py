@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import typer
@@ -20,17 +20,19 @@ from rich.console import Console
 from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, utc_now
-from asyncrender.cli_common import CacheDir, err
-from asyncrender.cli_common import fail as _fail
-from asyncrender.cli_common import print_error as _error
-from asyncrender.cli_outputs import export_command, failures_command, gallery_command, summary_table
-from asyncrender.config import Config, ConfigError, load_config
-from asyncrender.failures import entry_failures, error_line
-from asyncrender.inputs import read_file_list
-from asyncrender.pipeline import AsyncRenderer, RunStats
-from asyncrender.progress import RunProgress, count_listed
-from asyncrender.runlog import RunLog, end_event, file_events, start_event
-from asyncrender.shard import parse_shard
+from asyncrender.cache.summary import Summary
+from asyncrender.cli.common import CacheDir, err
+from asyncrender.cli.common import fail as _fail
+from asyncrender.cli.common import print_error as _error
+from asyncrender.cli.outputs import export_command, failures_command, gallery_command, summary_table
+from asyncrender.cli.progress import RunProgress
+from asyncrender.cli.runlog import RunLog, end_event, file_events, start_event
+from asyncrender.config import Config, ConfigError, load_config, parse_shard
+from asyncrender.inputs.filelist import count_listed, read_file_list
+from asyncrender.model import STATUSES, Status
+from asyncrender.outputs.failures import entry_failures, error_line
+from asyncrender.run.renderer import AsyncRenderer
+from asyncrender.run.results import RunStats
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
                   "crash-safe per-file cache.")
@@ -78,7 +80,7 @@ def render(
              "fsync": fsync or None, "executor": executor, "scheduler": scheduler,
              "shard": parse_shard(shard) if shard is not None else None})
         if settings.run.executor != "local":
-            import asyncrender.dask_executor  # noqa: F401  (a ConfigError when Dask is not installed)
+            import asyncrender.executors.dask_cluster  # noqa: F401  (a ConfigError when Dask is not installed)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     if file_list != "-" and not os.path.isfile(file_list):
@@ -114,7 +116,7 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
     received: list[int] = []
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
-    summary: dict[str, Any] | None = None
+    summary: Summary | None = None
     problems: list[BaseException] = []
     try:
         async with anyio.create_task_group() as tg:
@@ -133,7 +135,7 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
                         async for result in renderer.render_listed(read_file_list(file_list)):
                             progress.advance(result)
                             if not (quiet or as_json or result.skipped):
-                                for row in entry_failures(result.entry or {}):
+                                for row in entry_failures(result.entry) if result.entry else []:
                                     progress.error(error_line(row))
                             if runlog:
                                 await runlog.write(*file_events(result, utc_now()))
@@ -148,17 +150,17 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
         return await _end_log(runlog, 1, stats, None, bool(received))
     code = await _end_log(runlog, 128 + received[0] if received else 0, stats, summary, bool(received))
     if as_json:
-        print(json.dumps({"exit_code": code, "run": _stats_json(stats), "cache": summary}))
+        print(json.dumps({"exit_code": code, "run": stats.as_record(), "cache": summary}))
     elif not quiet:
         _print_run_table(stats, summary, interrupted=bool(received))
     return code
 
 
-async def _end_log(runlog: RunLog | None, code: int, stats: RunStats, summary: dict[str, Any] | None,
+async def _end_log(runlog: RunLog | None, code: int, stats: RunStats, summary: Summary | None,
                    interrupted: bool) -> int:
     if runlog is not None:
         await runlog.write(end_event(utc_now(), exit_code=code, interrupted=interrupted,
-                                     run=_stats_json(stats), cache=summary), flush=True)
+                                     run=stats.as_record(), cache=summary), flush=True)
         await runlog.aclose()
     return code
 
@@ -180,21 +182,16 @@ async def _count_total(file_list: str, progress: RunProgress) -> None:
     progress.set_total(await anyio.to_thread.run_sync(count_listed, file_list, abandon_on_cancel=True))
 
 
-def _stats_json(stats: RunStats) -> dict[str, Any]:
-    return {"files": stats.files, "skipped": stats.skipped, "claimed": stats.claimed, "by_status": stats.by_status,
-            "images": stats.images, "failed_items": stats.failed_items}
-
-
-def _print_run_table(stats: RunStats, summary: dict[str, Any] | None, interrupted: bool) -> None:
+def _print_run_table(stats: RunStats, summary: Summary | None, interrupted: bool) -> None:
     table = Table(title="asyncrender: interrupted run" if interrupted else "asyncrender: run complete")
     table.add_column("")
     table.add_column("this run", justify="right")
     table.add_column("whole cache", justify="right")
-    cache_files: dict[str, Any] = summary["files"] if summary else {"total": "?", "by_status": {}}
-    table.add_row("files", str(stats.files), str(cache_files["total"]))
+    by_status: dict[Status, int] = summary["files"]["by_status"] if summary else {}
+    table.add_row("files", str(stats.files), str(summary["files"]["total"]) if summary else "?")
     table.add_row("  skipped (resume)", str(stats.skipped), "")
-    for status in ("success", "partial", "failed"):
-        table.add_row(f"  {status}", str(stats.by_status[status]), str(cache_files["by_status"].get(status, "?")))
+    for status in STATUSES:
+        table.add_row(f"  {status}", str(stats.by_status[status]), str(by_status.get(status, "?")))
     table.add_row("images", str(stats.images), str(summary["items"]["rendered"]) if summary else "?")
     table.add_row("failed items", str(stats.failed_items), str(summary["items"]["failed"]) if summary else "?")
     Console().print(table)
@@ -241,7 +238,7 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every entry and every image it lists (exit 1 if problems remain unrepaired)."""
-    from asyncrender.verify import verify_cache
+    from asyncrender.outputs.verify import verify_cache
 
     try:
         report = verify_cache(cache_dir, repair=repair)

@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from asyncrender.cache.entry import entry_paper_id
 from asyncrender.cache.manager import DistributedCacheManager
-from asyncrender.naming import safe_name
+from asyncrender.model import CacheEntry
+from asyncrender.worker.naming import CaseFoldedNames, safe_name
 
 log = logging.getLogger("asyncrender")
 
@@ -82,12 +84,6 @@ def split_of(paper_id: str, fractions: Fractions, seed: str = "") -> str:
     return "validation" if u < fractions.train + fractions.validation else "test"
 
 
-def entry_paper_id(entry: dict[str, Any]) -> str:
-    """The paper an entry belongs to (a migrated entry may lack one: its input path stands in)."""
-    paper_id = entry.get("paper_id")
-    return str(paper_id) if paper_id not in (None, "") else str(entry["file"])
-
-
 @dataclass(frozen=True)
 class ExportRow:
     """One image of the export: where it is, the name it gets in its split, and its columns."""
@@ -112,15 +108,11 @@ class NameRegistry:
     order) gets ``-`` and 8 hex digits of its input file key and item id.
     """
 
-    taken: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SPLITS})
+    taken: dict[str, CaseFoldedNames] = field(default_factory=lambda: {s: CaseFoldedNames() for s in SPLITS})
 
     def claim(self, split: str, name: str, salt: str) -> str:
-        taken = self.taken[split]
-        if name.casefold() in taken:
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem}-{hashlib.sha256(salt.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}{dot}{ext}"
-        taken.add(name.casefold())
-        return name
+        stem, dot, ext = name.rpartition(".")
+        return self.taken[split].claim(stem, dot + ext, salt)
 
 
 def image_name(paper_id: str, image_path: str) -> str:
@@ -130,7 +122,7 @@ def image_name(paper_id: str, image_path: str) -> str:
     return f"{safe_name(paper_id)}/{safe_name(p.name[: len(p.name) - len(p.suffix)] or '_')}{ext.lower()}"
 
 
-def entry_rows(entry: dict[str, Any], fractions: Fractions, seed: str,
+def entry_rows(entry: CacheEntry, fractions: Fractions, seed: str,
                names: NameRegistry) -> list[ExportRow]:
     """The export rows of one entry's images (its failed items are not part of a dataset)."""
     paper_id = entry_paper_id(entry)
@@ -153,7 +145,7 @@ def entry_rows(entry: dict[str, Any], fractions: Fractions, seed: str,
     return rows
 
 
-def export_rows(entries: Iterable[dict[str, Any]], fractions: Fractions,
+def export_rows(entries: Iterable[CacheEntry], fractions: Fractions,
                 seed: str = "") -> Iterator[ExportRow]:
     names = NameRegistry()
     for entry in entries:

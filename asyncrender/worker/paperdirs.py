@@ -12,13 +12,12 @@ key's SHA-256>/`` instead. The same file rendered again finds its own mark and i
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 
-from asyncrender.cache.entry import key_bytes
-from asyncrender.naming import paper_dir
+from asyncrender.model import key_bytes, short_hash
 from asyncrender.tempfiles import temp_path
+from asyncrender.worker.naming import paper_dir
 
 OWNER_FILE = ".asyncrender-owner"
 
@@ -29,7 +28,7 @@ def owned_paper_dir(output_dir: Path, paper_id: str, key: str) -> Path:
     mine = key_bytes(key)
     if _claim(base, mine):
         return base
-    alternate = base.with_name(f"{base.name}-{hashlib.sha256(mine).hexdigest()[:8]}")
+    alternate = base.with_name(f"{base.name}-{short_hash(mine)}")
     _claim(alternate, mine)  # named after this key: another file could only claim it by accident
     return alternate
 

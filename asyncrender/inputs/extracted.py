@@ -1,42 +1,18 @@
-"""Reading input: the file list (streamed) and the extracted JSON files it names.
-
-The parsing functions are pure (bytes in, ``Paper`` or ``InputError`` out); only ``read_file_list``
-does I/O, in chunks, so a list of ten million lines never sits in memory and costs one thread hop
-per chunk rather than per line.
-"""
+"""The extracted JSON files: reading one (``read_extracted``, in a worker) and parsing it
+(``parse_extracted``: pure, bytes in, a ``Paper`` or an ``InputError`` out)."""
 
 from __future__ import annotations
 
 import json
 import os
-import posixpath
 import stat
-import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
-import aiofiles
-import anyio.to_thread
-
-from asyncrender.render.base import ITEM_TYPES, ItemType
+from asyncrender.model import ITEM_TYPES, InputError, ItemType
 
 EXTRACTED_SUFFIX = "_extracted.json"
-# 64 KiB: about 1,600 paths per thread hop, and a small peak (1 MiB chunks cost ~25 MiB more RSS).
-LIST_CHUNK_BYTES = 64 << 10
 MAX_INPUT_BYTES = 64 << 20
-
-
-class InputError(ValueError):
-    """An input file that cannot be used as a whole; the message names the file and the place."""
-
-
-@dataclass(frozen=True)
-class ListedFile:
-    """One input file: ``key`` identifies it in the cache, ``path`` is where to read it."""
-
-    key: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -59,63 +35,6 @@ class Paper:
     paper_id: str
     items: tuple[PaperItem, ...]
     problems: tuple[ItemProblem, ...] = field(default=())
-
-
-def normalise_key(path: str) -> str:
-    """The cache key of a path as listed: ``posixpath.normpath`` of it, so ``./a.json``, ``a.json``
-    and ``x/../a.json`` are one key. A relative path stays relative: a cache moves with its corpus."""
-    if not path:
-        raise InputError("empty path")
-    return posixpath.normpath(path.replace(os.sep, "/"))
-
-
-def listed_file(line: str, base_dir: str | None) -> ListedFile:
-    """A path as listed, keyed as listed, read relative to ``base_dir`` (the list's folder)."""
-    key = normalise_key(line)
-    path = line if base_dir is None or os.path.isabs(line) else os.path.join(base_dir, line)
-    return ListedFile(key=key, path=path)
-
-
-def list_lines(text: str) -> list[str]:
-    """The paths in a piece of a file list: blank lines and ``#`` comments skipped."""
-    out = []
-    for raw in text.split("\n"):
-        line = raw.rstrip("\r").strip()
-        if line and not line.startswith("#"):
-            out.append(line)
-    return out
-
-
-async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[ListedFile]]:
-    """Stream a file list (``-``: standard input) as chunks of ``ListedFile``.
-
-    Reads ``LIST_CHUNK_BYTES`` at a time; a line cut by a chunk boundary is carried to the next.
-    Invalid UTF-8 in a line is kept byte for byte (surrogateescape), so odd file names still open.
-    """
-    base_dir = None if str(source) == "-" else os.path.dirname(os.fspath(source))
-    carry = b""
-    async for chunk in _read_chunks(source):
-        data = carry + chunk
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        lines = list_lines(data[:cut].decode("utf-8", "surrogateescape"))
-        if lines:
-            yield [listed_file(line, base_dir) for line in lines]
-    lines = list_lines(carry.decode("utf-8", "surrogateescape"))
-    if lines:
-        yield [listed_file(line, base_dir) for line in lines]
-
-
-async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
-    if str(source) == "-":
-        stdin: BinaryIO = sys.stdin.buffer
-        # read1: return what the pipe has now, so a slow producer's lines flow through at once.
-        while chunk := await anyio.to_thread.run_sync(getattr(stdin, "read1", stdin.read), LIST_CHUNK_BYTES):
-            yield chunk
-        return
-    async with aiofiles.open(source, "rb") as f:
-        while chunk := await f.read(LIST_CHUNK_BYTES):
-            yield chunk
 
 
 def default_paper_id(path: str) -> str:

@@ -1,0 +1,186 @@
+"""The vocabulary every stage shares: keys, item types, error kinds, statuses, and the records
+(input file, job, outcome, cache entry, image, error) that flow from the file list to the cache.
+
+Pure: no I/O, no clock. The cache entry and its image and error records are ``TypedDict``s because
+an entry *is* a JSON object on disk: reading one gives the record with no conversion (``--resume``
+reads a hundred thousand of them), writing one is ``json.dumps``, and fields a legacy cache carried
+that asyncrender does not know survive a round trip untouched. The static types still say exactly
+which fields exist and what they hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict, get_args
+
+from asyncrender.config import RenderSettings
+
+ItemType = Literal["display", "inline", "raw"]
+ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
+
+# Error kinds an outcome or a cache entry can carry. "crash", "timeout" and "io" (a full disk, a
+# lost mount) are transient: ``--resume`` always retries files that hold them. "legacy" is never
+# made here: it marks an error migrated from the old tool's cache.
+ErrorKind = Literal["input", "latex", "unsupported", "timeout", "too_large", "crash", "io", "legacy"]
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
+TRANSIENT_ERROR_KINDS: frozenset[str] = frozenset({"crash", "timeout", "io"})
+
+Status = Literal["success", "partial", "failed"]
+STATUSES: tuple[Status, ...] = ("success", "partial", "failed")
+
+# A file ``--resume`` did not render because another live run holds its claim.
+ResultStatus = Literal["success", "partial", "failed", "claimed"]
+CLAIMED: ResultStatus = "claimed"
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+class InputError(ValueError):
+    """An input file (or a listed path) that cannot be used as a whole; the message names the file
+    and the place."""
+
+
+def normalise_key(path: str) -> str:
+    """The cache key of a path as listed: ``posixpath.normpath`` of it, so ``./a.json``, ``a.json``
+    and ``x/../a.json`` are one key. A relative path stays relative: a cache moves with its corpus."""
+    if not path:
+        raise InputError("empty path")
+    return posixpath.normpath(path.replace(os.sep, "/"))
+
+
+def key_bytes(key: str) -> bytes:
+    """A key as bytes. surrogateescape: a path listed in invalid UTF-8 becomes its original bytes.
+    A lone surrogate outside that range (only the library API can pass one) becomes its code point."""
+    try:
+        return key.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return key.encode("utf-8", "surrogatepass")
+
+
+def key_digest(key: str) -> str:
+    """The hex MD5 of a key: the name of its cache entry, and what shards split on."""
+    return hashlib.md5(key_bytes(key), usedforsecurity=False).hexdigest()
+
+
+def short_hash(data: str | bytes) -> str:
+    """8 hex digits of the SHA-256 of ``data`` (text as UTF-8, lone surrogates kept as such): the
+    suffix that keeps apart two names that came out alike (an unsafe id, a case twin, a second
+    file claiming one paper id)."""
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()[:8]
+
+
+# -- records of a run -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListedFile:
+    """One input file: ``key`` identifies it in the cache, ``path`` is where to read it."""
+
+    key: str
+    path: str
+
+
+@dataclass(frozen=True)
+class InputFingerprint:
+    """The input file as it was read: what ``--resume`` compares with the file as it is now."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def as_record(self) -> InputRecord:
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha256": self.sha256}
+
+
+class ImageRecord(TypedDict):
+    """An item that rendered: ``path`` is the PNG's absolute path."""
+
+    id: str
+    path: str
+    width: int
+    height: int
+    type: ItemType
+    latex: str
+
+
+class ErrorRecord(TypedDict):
+    """An item that failed (``id`` is None when the whole file failed, and then the item's
+    ``type`` and ``latex`` are absent)."""
+
+    id: str | None
+    kind: ErrorKind
+    message: str
+    type: NotRequired[ItemType]
+    latex: NotRequired[str]
+
+
+class InputRecord(TypedDict):
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+class ConfigRecord(TypedDict, total=False):
+    """The config fingerprint: ``fingerprint`` (SHA-256) over every setting that changes an
+    outcome, plus those settings, the renderer and its version (see ``cache.entry``)."""
+
+    fingerprint: str
+    renderer: str
+    renderer_version: str
+
+
+# Where a migrated entry came from: the legacy cache file ("from" is a keyword, hence this form).
+MigratedRecord = TypedDict("MigratedRecord", {"from": str, "at": str})
+
+
+class CacheEntry(TypedDict):
+    """One input file's entry, ``file_caches/<md5>.cache`` (README: "The cache folder")."""
+
+    version: int
+    file: str
+    status: Status
+    paper_id: str | None
+    images: list[ImageRecord]
+    errors: list[ErrorRecord]
+    input: InputRecord | None
+    config: ConfigRecord | None
+    renderer: NotRequired[str]
+    output_dir: NotRequired[str | None]
+    seconds: NotRequired[float]
+    finished_at: NotRequired[str]
+    migrated: NotRequired[MigratedRecord]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One or more input files sent to one worker; their items may share TeX runs."""
+
+    files: tuple[ListedFile, ...]
+    settings: RenderSettings  # ``renderer`` already resolved (never "auto")
+    output_dir: str
+
+    def one_file(self, listed: ListedFile) -> RenderJob:
+        return RenderJob((listed,), self.settings, self.output_dir)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What a worker made of one input file; the orchestrator turns it into a cache entry."""
+
+    key: str
+    paper_id: str | None
+    images: list[ImageRecord]
+    errors: list[ErrorRecord]
+    input_fp: InputFingerprint | None
+    seconds: float
+
+    @staticmethod
+    def failed(listed: ListedFile, kind: ErrorKind, message: str,
+               input_fp: InputFingerprint | None = None) -> FileOutcome:
+        """An outcome for a file that failed whole (bad input, a worker that kept crashing)."""
+        return FileOutcome(key=listed.key, paper_id=None, images=[],
+                           errors=[{"id": None, "kind": kind, "message": message}],
+                           input_fp=input_fp, seconds=0.0)

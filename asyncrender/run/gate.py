@@ -1,0 +1,80 @@
+"""The resume and claims gate: with ``--resume``, whether a listed file is rendered now.
+
+A file is skipped when its entry is still valid for the input as it is now and the settings as
+they are now (``cache.entry.resume_decision``), or when another live run holds its claim
+(``cache.claims``). Otherwise this run claims it, and the claim is released once its entry is
+written, or at the end of the run if it never is. Blocking: called in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from asyncrender.cache.entry import Resume, content_matches, resume_decision
+from asyncrender.cache.manager import DistributedCacheManager
+from asyncrender.model import CacheEntry, ListedFile
+from asyncrender.run.results import FileResult
+
+
+class ResumeGate:
+    def __init__(self, cache: DistributedCacheManager, *, config_fp: str, output_dir: str,
+                 retry_failed: bool) -> None:
+        self._cache = cache
+        self._config_fp = config_fp
+        self._output_dir = output_dir
+        self._retry_failed = retry_failed
+        self._claims: set[str] = set()  # keys this run claimed and has not written yet
+
+    def skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
+        """The result of a file not rendered now (its entry is still valid, or it is claimed by
+        another live run), or None: then this run holds its claim."""
+        done = self._valid_entry(listed, st)
+        if done is None:
+            # A key this run holds already is a duplicate line of the list.
+            if listed.key in self._claims or not self._cache.claim(listed.key):
+                return FileResult.claimed(listed.key)
+            self._claims.add(listed.key)
+            # Another run may have written the entry between our read and our claim: look once more.
+            done = self._valid_entry(listed, st)
+            if done is None:
+                return None
+            self._release(listed.key)
+        return FileResult.of_entry(listed.key, done, skipped=True)
+
+    def written(self, key: str) -> bool:
+        """The entry of ``key`` is being written: whether this run held its claim (the cache
+        releases it with the write)."""
+        held = key in self._claims
+        self._claims.discard(key)
+        return held
+
+    @property
+    def holds_claims(self) -> bool:
+        return bool(self._claims)
+
+    def release_all(self) -> None:
+        for key in list(self._claims):
+            self._release(key)
+
+    def _release(self, key: str) -> None:
+        self._cache.release_claim(key)
+        self._claims.discard(key)
+
+    def _valid_entry(self, listed: ListedFile, st: os.stat_result | None) -> CacheEntry | None:
+        entry = self._cache.load_file_cache(listed.key)
+        if entry is None or not self._still_valid(entry, listed, st):
+            return None
+        return entry
+
+    def _still_valid(self, entry: CacheEntry, listed: ListedFile, st: os.stat_result | None) -> bool:
+        decision = resume_decision(
+            entry, size=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None,
+            config_fp=self._config_fp, output_dir=self._output_dir, retry_failed=self._retry_failed)
+        if decision is Resume.CHECK_CONTENT:
+            try:
+                with open(listed.path, "rb") as f:
+                    return content_matches(entry, hashlib.file_digest(f, "sha256").hexdigest())
+            except OSError:
+                return False
+        return decision is Resume.SKIP
