@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = PROJECT_ROOT / "examples"
-CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "arxiv_formulas.lst"
+from tests.support.papers import CORPUS, WritePapers
 
 
 @pytest.fixture
@@ -21,9 +18,6 @@ def corpus_formulas() -> list[str]:
         pytest.skip(f"shared corpus not found at {CORPUS} (a user's checkout has no ../shared)")
     with open(CORPUS, newline="\n", encoding="utf-8") as f:
         return [line.rstrip("\n") for line in f]
-
-
-WritePapers = Callable[..., Path]
 
 
 @pytest.fixture
@@ -46,8 +40,3 @@ def write_papers(tmp_path: Path) -> WritePapers:
         return listing
 
     return write
-
-
-def simple_paper(paper_id: str, n: int = 3) -> dict[str, Any]:
-    return {"paper_id": paper_id,
-            "items": [{"id": f"eq{i}", "latex": f"x_{{{i}}} + \\frac{{{i}}}{{y}}"} for i in range(n)]}

@@ -14,7 +14,7 @@ from asyncrender import AsyncRenderer, Config, FileResult
 from asyncrender.cache.claims import CLAIM_EXPIRY, claim_path, is_stale, release, try_claim
 from asyncrender.config import RenderSettings, RunSettings
 from asyncrender.tempfiles import HOST
-from tests.conftest import WritePapers, simple_paper
+from tests.support.papers import WritePapers, simple_paper
 
 
 def dead_pid() -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from asyncrender.cache.manager import DistributedCacheManager
-from tests.reliability_support import audit, cli_args, make_corpus, run_cli, temp_files
+from tests.reliability.support import audit, cli_args, make_corpus, run_cli, temp_files
 
 
 @pytest.fixture

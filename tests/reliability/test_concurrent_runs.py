@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.reliability_support import audit, cli_args, make_corpus, start_cli, temp_files, wait_session_empty
+from tests.reliability.support import audit, cli_args, make_corpus, start_cli, temp_files, wait_session_empty
 
 
 def test_two_runs_on_one_cache_lose_and_corrupt_nothing(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import cli
+from tests.support.cli import cli
 
 PAPERS = 12
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from asyncrender.outputs.failures import entry_failures, error_line, failure_rows, write_csv, write_json
-from tests._outputs_cache import PAPERS, Rendered, rendered_cache
-from tests.test_cli import cli
+from tests.support.cli import cli
+from tests.support.outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.run.renderer import AsyncRenderer
-from tests.reliability_support import (
+from tests.reliability.support import (
     audit,
     cli_args,
     entry_count,

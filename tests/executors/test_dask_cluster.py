@@ -28,7 +28,7 @@ import dask  # noqa: E402
 
 from asyncrender.executors.dask_cluster import DaskRunner, make_dask_runner  # noqa: E402  (needs distributed
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT_ROOT / "examples"
 MATHTEXT = RenderSettings(renderer="mathtext")  # the TeX backend lives on another branch for now
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from asyncrender.worker.naming import item_file_names, paper_dir
 from asyncrender.worker.paperdirs import OWNER_FILE, owned_paper_dir
-from tests.reliability_support import audit, cli_args, run_cli
+from tests.reliability.support import audit, cli_args, run_cli
 
 HOSTILE = ["../x", "../../etc/passwd", "/abs/y", "a\x00b", "q" * 10_000, "..", ".", "", " ", "CON",
            "Eq1", "eq1", "EQ1", "a/b", "a_b", "\udcff", "é", "e\u0301"]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from asyncrender.outputs.gallery import make_gallery, pick_images
-from tests._outputs_cache import Rendered, rendered_cache
+from tests.support.outputs_cache import Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from asyncrender.cli.runlog import end_event, file_events
 from asyncrender.outputs.failures import error_line
 from asyncrender.run.results import FileResult
-from tests._outputs_cache import PAPERS, Rendered, rendered_cache
+from tests.support.outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

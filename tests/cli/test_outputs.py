@@ -9,8 +9,8 @@ import pytest
 
 from asyncrender.cache.summary import summarise
 from asyncrender.cli.outputs import summary_table
-from tests._outputs_cache import PAPERS, Rendered, rendered_cache
-from tests.test_cli import cli
+from tests.support.cli import cli
+from tests.support.outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from asyncrender.outputs.export import (
     image_name,
     split_of,
 )
-from tests._outputs_cache import PAPERS, Rendered, rendered_cache
+from tests.support.outputs_cache import PAPERS, Rendered, rendered_cache
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.inputs.extracted import InputError, parse_extracted
 from asyncrender.inputs.filelist import list_lines, listed_file
 from asyncrender.run.renderer import AsyncRenderer
-from tests.reliability_support import cli_args, run_cli
+from tests.reliability.support import cli_args, run_cli
 
 SOURCE = "papers/x_extracted.json"
 

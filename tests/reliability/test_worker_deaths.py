@@ -20,8 +20,8 @@ from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.model import FileOutcome, RenderJob
 from asyncrender.run.renderer import AsyncRenderer, FileResult
-from tests import crashy
-from tests.reliability_support import wait_dead
+from tests.reliability import crashy
+from tests.reliability.support import wait_dead
 
 
 def corpus(folder: Path, files: int, culprits: dict[int, str]) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from asyncrender.cache.manager import DistributedCacheManager
-from tests.reliability_support import (
+from tests.reliability.support import (
     SOAK,
     audit,
     cli_args,

@@ -14,7 +14,7 @@ import pytest
 from asyncrender import AsyncRenderer, Config, FileResult
 from asyncrender.cache.entry import entry_file_name
 from asyncrender.config import RenderSettings, RunSettings
-from tests.conftest import WritePapers, simple_paper
+from tests.support.papers import WritePapers, simple_paper
 
 
 def mathtext(dpi: int = 100, **run: Any) -> Config:

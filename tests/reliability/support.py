@@ -16,7 +16,7 @@ from PIL import Image
 
 from asyncrender.cache.manager import DistributedCacheManager
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOAK = os.environ.get("ASYNCRENDER_SOAK") == "1"
 
 

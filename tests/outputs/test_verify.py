@@ -12,7 +12,7 @@ from PIL import Image
 
 from asyncrender.cache.entry import entry_file_name
 from asyncrender.outputs.verify import png_problem
-from tests.reliability_support import audit, cli_args, make_corpus, run_cli
+from tests.reliability.support import audit, cli_args, make_corpus, run_cli
 
 
 def a_png() -> bytes:
@@ -47,7 +47,7 @@ def verify(cache: Path, *extra: str) -> tuple[int, dict[str, object]]:
     import subprocess
     import sys
 
-    from tests.reliability_support import cli_env
+    from tests.reliability.support import cli_env
 
     done = subprocess.run([sys.executable, "-m", "asyncrender", "verify", "-c", str(cache), "--json", *extra],
                           env=cli_env(), capture_output=True, timeout=120)

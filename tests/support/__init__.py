@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules (no tests here): real files, the real CLI, a rendered cache."""
