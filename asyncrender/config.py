@@ -8,11 +8,16 @@ picklable. The config fingerprint that the cache keys on is built from it in ``c
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
 
 from asyncrender.colours import dvipng_colour
 
@@ -30,6 +35,13 @@ RENDERERS: tuple[RendererName, ...] = get_args(RendererName)
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 Shard = tuple[int, int]  # (I, N): shard I of N
 
+# Types with their bounds: msgspec checks them strictly when settings are loaded (no bool for an
+# int, no float for an int, no string for a bool or a list), and the message says what is accepted.
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+# A TeX run longer than a day is a hang; inf, nan and 1e308 would disable the timer.
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+
 
 class ConfigError(ValueError):
     """A settings file or value that cannot be used; the message names the key."""
@@ -40,35 +52,25 @@ class RenderSettings:
     """Everything a backend needs to turn LaTeX into pixels."""
 
     renderer: RendererName = "auto"
-    dpi: int = 200
-    font_size: int = 12
+    dpi: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
+    font_size: Literal[10, 11, 12] = 12  # the article class sizes
     preamble: tuple[str, ...] = DEFAULT_PREAMBLE
     foreground: str = "black"
     background: str = "transparent"
-    padding: int = 0
-    batch_size: int = 500
-    timeout: float = 30.0
-    max_pixels: int = 25_000_000
+    padding: NonNegative = 0
+    batch_size: Positive = 500
+    timeout: Seconds = 30.0
+    max_pixels: Positive = 25_000_000
 
     def __post_init__(self) -> None:
-        if self.renderer not in RENDERERS:
-            raise ConfigError(f"render.renderer must be one of {', '.join(RENDERERS)}, not {self.renderer!r}")
-        for name in ("dpi", "font_size", "batch_size", "max_pixels"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"render.{name} must be at least 1")
-        if self.padding < 0:
-            raise ConfigError("render.padding must not be negative")
-        if self.timeout <= 0:
-            raise ConfigError("render.timeout must be positive")
+        _check_types(self, "render")
         for name in ("foreground", "background"):
             try:
                 dvipng_colour(getattr(self, name))
-            except ValueError as exc:
+            except (ValueError, AttributeError) as exc:
                 raise ConfigError(f"render.{name}: {exc}") from None
         if self.foreground.strip().lower() == "transparent":
             raise ConfigError("render.foreground cannot be transparent")
-        if self.font_size not in (10, 11, 12):
-            raise ConfigError("render.font_size must be 10, 11 or 12 (the article class sizes)")
 
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that can change an item's outcome (its pixels, or whether it renders at all).
@@ -86,10 +88,10 @@ class RenderSettings:
 class RunSettings:
     """How a run is carried out; none of it changes an image."""
 
-    jobs: int = 0  # 0: one worker per CPU
-    jobs_in_flight_per_worker: int = 2
-    files_per_job: int = 16
-    bytes_per_job: int = 64 * 1024
+    jobs: NonNegative = 0  # 0: one worker per CPU
+    jobs_in_flight_per_worker: Positive = 2
+    files_per_job: Positive = 16
+    bytes_per_job: Positive = 64 * 1024
     resume: bool = False
     retry_failed: bool = False
     fsync: bool = False
@@ -98,13 +100,7 @@ class RunSettings:
     shard: Shard | None = None  # render only the files of this shard (see run.shard)
 
     def __post_init__(self) -> None:
-        for name in ("jobs_in_flight_per_worker", "files_per_job", "bytes_per_job"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"run.{name} must be at least 1")
-        if self.jobs < 0:
-            raise ConfigError("run.jobs must be 0 (one per CPU) or more")
-        if self.executor not in EXECUTORS:
-            raise ConfigError(f"run.executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+        _check_types(self, "run")
         if self.executor == "dask" and not self.scheduler:
             raise ConfigError('run.executor "dask" needs run.scheduler, the scheduler\'s address '
                               "(--scheduler tcp://host:port)")
@@ -141,7 +137,8 @@ class Config:
     run: RunSettings = field(default_factory=RunSettings)
 
     def with_overrides(self, render: dict[str, Any], run: dict[str, Any]) -> Config:
-        """A copy with the given keys replaced (``None`` values are ignored: flag not given)."""
+        """A copy with the given keys replaced (``None`` values are ignored: flag not given), every
+        value checked by type."""
         return Config(
             render=_replace(self.render, "render", render),
             run=_replace(self.run, "run", run),
@@ -150,17 +147,46 @@ class Config:
 
 def _replace(settings: Any, section: str, values: dict[str, Any]) -> Any:
     given = {k: v for k, v in values.items() if v is not None}
-    known = {f.name for f in dataclasses.fields(settings)}
-    unknown = sorted(set(given) - known)
+    unknown = sorted(set(given) - {f.name for f in dataclasses.fields(settings)})
     if unknown:
         raise ConfigError(f"unknown setting {section}.{unknown[0]}")
-    for name in ("preamble", "shard"):  # TOML arrays are lists; the settings hold tuples
-        if isinstance(given.get(name), list):
-            given[name] = tuple(given[name])
-    try:
-        return dataclasses.replace(settings, **given)
-    except TypeError as exc:
-        raise ConfigError(f"[{section}]: {exc}") from None
+    return dataclasses.replace(settings, **given)
+
+
+def _check_types(settings: Any, section: str) -> None:
+    """Check every field strictly against its type (msgspec: no bool for an int, no float for an
+    int, no string for a bool or a list, bounds from ``msgspec.Meta``); TOML arrays become tuples.
+    Settings are made rarely (a job carries them pickled, which skips this), so it costs nothing."""
+    hints = typing.get_type_hints(type(settings), include_extras=True)
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        try:
+            checked = msgspec.convert(value, hints[f.name], strict=True)
+        except msgspec.ValidationError:
+            shown = json.dumps(value) if isinstance(value, str | int | float | bool | list | tuple) else repr(value)
+            raise ConfigError(f"{section}.{f.name} must be {_accepted(hints[f.name])}, not {shown}") from None
+        object.__setattr__(settings, f.name, checked)  # frozen: set once, while being made
+
+
+def _accepted(hint: Any) -> str:
+    """What a settings type accepts, in words."""
+    bounds = ""
+    if typing.get_origin(hint) is Annotated:
+        hint, *metas = typing.get_args(hint)
+        for meta in metas:
+            if isinstance(meta, msgspec.Meta):
+                limits = [f"{op} {getattr(meta, attr)}" for attr, op in
+                          (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if getattr(meta, attr) is not None]
+                bounds = " " + " and ".join(limits) if limits else ""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_accepted(a) for a in args)
+    if origin is tuple:
+        return "a list of strings" if args[-1:] == (Ellipsis,) else f"a list of {len(args)} integers"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            type(None): "nothing (leave it out)"}.get(hint, str(hint)) + bounds
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from asyncrender.config import Config, ConfigError, RenderSettings, load_config, parse_config
+from tests.support.cli import cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -28,11 +29,11 @@ def test_flags_override_the_file_and_none_means_not_given() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[render]\ndpi = 0\n", "render.dpi must be at least 1"),
+        ("[render]\ndpi = 0\n", "render.dpi must be an integer >= 1"),
         ("[render]\ncolour = 1\n", "unknown setting render.colour"),
         ("[rendr]\n", "unknown section [rendr]"),
         ("[render\n", "not valid TOML"),
-        ("[render]\nrenderer = 'tex'\n", "render.renderer must be one of"),
+        ("[render]\nrenderer = 'tex'\n", "render.renderer must be one of auto, latex, mathtext"),
         ("[render]\nbackground = 'mauve-ish'\n", "render.background: unknown colour"),
         ("[render]\nforeground = 'transparent'\n", "render.foreground cannot be transparent"),
     ],
@@ -47,3 +48,57 @@ def test_pixel_settings_leave_out_batch_size_only() -> None:
     assert a == RenderSettings(batch_size=500).pixel_settings()
     assert a != RenderSettings(dpi=300).pixel_settings()
     assert "batch_size" not in a and "timeout" in a
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[render]\ndpi = true\n", "render.dpi must be an integer >= 1 and <= 10000, not true"),
+        ("[render]\ndpi = 200.5\n", "render.dpi must be an integer >= 1 and <= 10000, not 200.5"),
+        ("[render]\nfont_size = 12.0\n", "render.font_size must be one of 10, 11, 12, not 12.0"),
+        ("[run]\nresume = 'false'\n", 'run.resume must be true or false, not "false"'),
+        ("[run]\nfsync = 'no'\n", 'run.fsync must be true or false, not "no"'),
+        ("[render]\npreamble = '\\\\usepackage{x}'\n", "render.preamble must be a list of strings"),
+        ("[render]\ntimeout = inf\n", "render.timeout must be a number > 0 and <= 86400, not Infinity"),
+        ("[render]\ntimeout = nan\n", "render.timeout must be a number > 0 and <= 86400, not NaN"),
+        ("[render]\ntimeout = 1e308\n", "render.timeout must be a number > 0 and <= 86400"),
+        ("[render]\nforeground = 5\n", "render.foreground must be a string, not 5"),
+        ("[run]\njobs = 2.0\n", "run.jobs must be an integer >= 0, not 2.0"),
+        ("[run]\nscheduler = 5\n", "run.scheduler must be a string or nothing"),
+    ],
+)
+def test_settings_are_checked_strictly_by_type(text: str, message: str) -> None:
+    """No coercion: a boolean, a float or a string where another type belongs is refused, naming
+    the setting and what it accepts; inf/nan/1e308 would disable the TeX timer."""
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, "my.toml")
+    assert str(raised.value).startswith(f"my.toml: {message}")
+    assert "\n" not in str(raised.value)
+
+
+def test_the_library_checks_settings_made_directly() -> None:
+    with pytest.raises(ConfigError, match=r"render\.dpi must be an integer"):
+        RenderSettings(dpi=True)
+    assert RenderSettings(timeout=5).timeout == 5.0
+    assert parse_config("[render]\npreamble = ['\\usepackage{x}']\n").render.preamble == (r"\usepackage{x}",)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "LIST", "--config", "CONFIG"],
+        ["render", "LIST", "--dpi", "0"],
+        ["failures", "--kind", "bogus"],
+    ],
+)
+def test_the_cli_refuses_bad_settings_in_one_line_and_writes_nothing(tmp_path: Path, args: list[str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[render]\ntimeout = inf\n")
+    listing = tmp_path / "list.txt"
+    listing.write_text("a_extracted.json\n")
+    args = [str(config) if a == "CONFIG" else str(listing) if a == "LIST" else a for a in args]
+    proc = cli(*args, "-c", str(tmp_path / "cache"), *(["-o", str(tmp_path / "out")] if args[0] == "render" else []))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "list.txt"]

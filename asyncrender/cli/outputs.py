@@ -17,6 +17,7 @@ from rich.table import Table
 from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
 from asyncrender.cache.summary import Summary
 from asyncrender.cli.common import CacheDir, err, fail
+from asyncrender.model import ERROR_KINDS
 from asyncrender.outputs.export import SPLITS, ExportError, Fractions, export
 from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
 from asyncrender.outputs.gallery import make_gallery
@@ -67,6 +68,9 @@ def failures_command(
     """List every failed item: file, paper, item, kind, TeX's message and the LaTeX."""
     if as_json and as_csv:
         raise fail("choose one of --json and --csv", 2)
+    bogus = sorted(set(kind or ()) - set(ERROR_KINDS))
+    if bogus:
+        raise fail(f"--kind {bogus[0]!r} is not an error kind; accepted: {', '.join(ERROR_KINDS)}", 2)
     try:
         cache = DistributedCacheManager(cache_dir, create=False)
     except CacheFormatError as exc:
