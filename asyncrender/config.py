@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 
 from asyncrender.colours import dvipng_colour
+from asyncrender.styles import BUILT_IN, STYLE_NAME, StyleChoice, StyleDef, item_dpi, item_styles
 
 DEFAULT_PREAMBLE: tuple[str, ...] = (
     r"\usepackage{amsmath}",
@@ -41,6 +42,7 @@ Positive = Annotated[int, msgspec.Meta(ge=1)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 # A TeX run longer than a day is a hang; inf, nan and 1e308 would disable the timer.
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Dpi = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
 
 class ConfigError(ValueError):
@@ -52,7 +54,7 @@ class RenderSettings:
     """Everything a backend needs to turn LaTeX into pixels."""
 
     renderer: RendererName = "auto"
-    dpi: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
+    dpi: Dpi = 200
     font_size: Literal[10, 11, 12] = 12  # the article class sizes
     preamble: tuple[str, ...] = DEFAULT_PREAMBLE
     foreground: str = "black"
@@ -61,6 +63,12 @@ class RenderSettings:
     batch_size: Positive = 500
     timeout: Seconds = 30.0
     max_pixels: Positive = 25_000_000
+    # Styles (see ``styles``): the looks every item is rendered in, user styles, and how items pick.
+    styles: tuple[str, ...] = ("cm",)
+    style: tuple[StyleDef, ...] = ()  # [render.style.NAME] tables
+    style_choice: StyleChoice = "all"
+    seed: int = 0
+    dpi_range: tuple[Dpi, Dpi] | None = None  # render.dpi = [lo, hi] in a settings file
 
     def __post_init__(self) -> None:
         _check_types(self, "render")
@@ -71,6 +79,46 @@ class RenderSettings:
                 raise ConfigError(f"render.{name}: {exc}") from None
         if self.foreground.strip().lower() == "transparent":
             raise ConfigError("render.foreground cannot be transparent")
+        self._check_styles()
+
+    def _check_styles(self) -> None:
+        known = {**BUILT_IN, **{s.name: s for s in self.style}}
+        for defined in self.style:
+            if not STYLE_NAME.fullmatch(defined.name):
+                raise ConfigError(f"render.style.{defined.name}: a style name is 1-32 of a-z, 0-9, _ and -")
+        if not self.styles:
+            raise ConfigError("render.styles must name at least one style")
+        for name in self.styles:
+            if name not in known:
+                raise ConfigError(f"render.styles: unknown style {name!r}; built in: {', '.join(BUILT_IN)}, "
+                                  f"or define it as [render.style.{name}]")
+        if len(set(self.styles)) != len(self.styles):
+            raise ConfigError("render.styles names a style twice")
+        if self.dpi_range is not None and self.dpi_range[0] > self.dpi_range[1]:
+            raise ConfigError(f"render.dpi must be a dpi or [low, high] with low <= high, not {list(self.dpi_range)}")
+
+    @property
+    def multi_look(self) -> bool:
+        """Whether items get more than one look (several styles, or a dpi range): image names then
+        carry the style, and image records the style and dpi."""
+        return len(self.styles) > 1 or self.dpi_range is not None
+
+    def item_looks(self, paper_id: str, item_id: str) -> list[tuple[str, int]]:
+        """``(style, dpi)`` of every image of one item."""
+        dpi = item_dpi(self.dpi, self.dpi_range, self.seed, paper_id, item_id)
+        return [(name, self._style(name).dpi or dpi)
+                for name in item_styles(self.styles, self.style_choice, self.seed, paper_id, item_id)]
+
+    def for_look(self, style: str, dpi: int) -> RenderSettings:
+        """The settings a backend gets for the items of one style at one dpi."""
+        defined = self._style(style)
+        return dataclasses.replace(
+            self, preamble=self.preamble + defined.preamble, font_size=defined.font_size or self.font_size,
+            dpi=dpi, styles=(style,), style=tuple(s for s in self.style if s.name == style), style_choice="all",
+            dpi_range=None)
+
+    def _style(self, name: str) -> StyleDef:
+        return next((s for s in self.style if s.name == name), None) or BUILT_IN[name]
 
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that can change an item's outcome (its pixels, or whether it renders at all).
@@ -81,6 +129,15 @@ class RenderSettings:
         fields = dataclasses.asdict(self)
         del fields["batch_size"]
         fields["preamble"] = list(self.preamble)
+        # Left at their defaults, the style settings are left out, so that a cache made before they
+        # existed stays valid; otherwise the fingerprint holds every style used, as defined.
+        for name in ("styles", "style", "style_choice", "seed", "dpi_range"):
+            del fields[name]
+        if self.styles != ("cm",) or self.dpi_range is not None:
+            fields["styles"] = {name: dataclasses.asdict(self._style(name)) for name in self.styles}
+            fields["style_choice"] = self.style_choice
+            fields["seed"] = self.seed
+            fields["dpi_range"] = list(self.dpi_range) if self.dpi_range else None
         return fields
 
 
@@ -202,9 +259,32 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         if not isinstance(data.get(section, {}), dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
     try:
-        return Config().with_overrides(data.get("render", {}), data.get("run", {}))
+        return Config().with_overrides(_render_table(data.get("render", {})), data.get("run", {}))
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _render_table(render: dict[str, Any]) -> dict[str, Any]:
+    """The [render] table as settings: ``dpi = [lo, hi]`` is a dpi range, ``[render.style.NAME]``
+    tables are user styles."""
+    render = dict(render)
+    if isinstance(render.get("dpi"), list):
+        render["dpi_range"] = render.pop("dpi")
+    styles = render.get("style")
+    if isinstance(styles, dict):
+        defined = []
+        for name, table in styles.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"render.style.{name} must be a table")
+            unknown = sorted(set(table) - {"preamble", "font_size", "dpi"})
+            if unknown:
+                raise ConfigError(f"unknown setting render.style.{name}.{unknown[0]}")
+            try:
+                defined.append(msgspec.convert({**table, "name": name}, StyleDef, strict=True))
+            except msgspec.ValidationError as exc:
+                raise ConfigError(f"render.style.{name}: {exc}") from None
+        render["style"] = tuple(defined)
+    return render
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

@@ -104,6 +104,8 @@ class ImageRecord(TypedDict):
     height: int
     type: ItemType
     latex: str
+    style: NotRequired[str]  # with several looks (render.styles, a dpi range): the look
+    dpi: NotRequired[int]
 
 
 class ErrorRecord(TypedDict):
@@ -115,6 +117,8 @@ class ErrorRecord(TypedDict):
     message: str
     type: NotRequired[ItemType]
     latex: NotRequired[str]
+    style: NotRequired[str]
+    dpi: NotRequired[int]
 
 
 class InputRecord(TypedDict):

@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tex_packages=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
-              texlive-latex-extra preview-latex-style dvipng)
-if ! { command -v latex && command -v dvipng && kpsewhich preview.sty && kpsewhich mylatexformat.ltx; } >/dev/null 2>&1; then
+              texlive-latex-extra preview-latex-style dvipng lmodern)
+if ! { command -v latex && command -v dvipng && kpsewhich preview.sty && kpsewhich mylatexformat.ltx && kpsewhich lmodern.sty; } >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
         sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"

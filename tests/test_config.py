@@ -19,6 +19,8 @@ def test_default_toml_documents_exactly_the_defaults() -> None:
 def test_shipped_configs_load() -> None:
     im2latex = load_config(CONFIGS / "im2latex.toml")
     assert (im2latex.render.dpi, im2latex.render.background, im2latex.render.font_size) == (200, "white", 12)
+    multistyle = load_config(CONFIGS / "multistyle.toml").render
+    assert len(multistyle.styles) == 6 and multistyle.dpi_range == (110, 170) and multistyle.style[0].name == "tx"
 
 
 def test_flags_override_the_file_and_none_means_not_given() -> None:

@@ -93,6 +93,7 @@ def failures_command(
         total += 1
         if total <= limit:
             item = row["item_id"] if row["item_id"] is not None else "(whole file)"
+            item += f" {row['style']}" if row["style"] else ""
             table.add_row(f"{row['file']} [{item}]", str(row["kind"]), one_line(row["message"]),
                           one_line(row["latex"] or ""))
     if total > limit:
@@ -107,15 +108,17 @@ def gallery_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG to write.")] = Path("docs/gallery.png"),
     count: Annotated[int, typer.Option(help="How many formulas (one per paper).")] = 6,
     item: Annotated[list[str] | None, typer.Option(help="Show PAPER/ITEM (repeatable, in order).")] = None,
+    styles: Annotated[bool, typer.Option("--styles", help="Each formula in every style it was rendered in.")] = False,
 ) -> None:
     """Draw a PNG of rendered formulas beside their LaTeX (the README's picture)."""
     try:
-        picks = make_gallery(cache_dir, out, count=count, items=item or ())
+        picks = make_gallery(cache_dir, out, count=count, items=item or (), styles=styles)
     except CacheFormatError as exc:
         raise fail(str(exc)) from None
     except LookupError as exc:
         raise fail(str(exc).strip("'\"")) from None
-    err.print(f"{out}: {len(picks)} formulas ({', '.join(f'{p.paper_id}/{p.item_id}' for p in picks)})",
+    shown = dict.fromkeys(f"{p.paper_id}/{p.item_id}" for p in picks)
+    err.print(f"{out}: {len(picks)} images of {len(shown)} formulas ({', '.join(shown)})",
               highlight=False, soft_wrap=True)
 
 

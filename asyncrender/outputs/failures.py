@@ -13,13 +13,14 @@ from typing import TextIO, TypedDict
 
 from asyncrender.model import CacheEntry
 
-COLUMNS = ("file", "paper_id", "item_id", "kind", "message", "type", "latex")
+COLUMNS = ("file", "paper_id", "item_id", "style", "kind", "message", "type", "latex")
 
 
 class FailureRow(TypedDict):
     file: str
     paper_id: str | None
     item_id: str | None
+    style: str | None  # with several styles: the one that failed
     kind: str
     message: str
     type: str | None
@@ -37,6 +38,7 @@ def entry_failures(entry: CacheEntry) -> list[FailureRow]:
             "file": entry.get("file"),
             "paper_id": entry.get("paper_id"),
             "item_id": None if item_id is None else str(item_id),
+            "style": error.get("style"),
             "kind": error.get("kind", "unknown"),
             "message": error.get("message", ""),
             "type": error.get("type"),
@@ -61,6 +63,8 @@ def one_line(text: object) -> str:
 def error_line(row: FailureRow) -> str:
     """``papers/x.json [eq3] latex: Undefined control sequence.`` (``[-]`` when the whole file failed)."""
     item = f"[{row['item_id']}]" if row["item_id"] is not None else "[-]"
+    if row["style"]:
+        item = f"{item[:-1]} {row['style']}]"
     return f"{row['file']} {item} {row['kind']}: {one_line(row['message'])}"
 
 

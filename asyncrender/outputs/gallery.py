@@ -36,36 +36,38 @@ class Pick:
     latex: str
     path: str
     renderer: str = ""
+    style: str = ""
 
 
 def pick_images(entries: Iterable[CacheEntry], count: int, items: Sequence[str] = (),
-                max_width: int = 2 * MAX_IMAGE_WIDTH) -> list[Pick]:
+                max_width: int = 2 * MAX_IMAGE_WIDTH, styles: bool = False) -> list[Pick]:
     """``items`` (``paper/item``) in the order given when named; else the first display image of
-    each paper, at most ``max_width`` pixels wide, until ``count`` are found."""
+    each paper, at most ``max_width`` pixels wide, until ``count`` are found. With ``styles``,
+    each formula in every style it was rendered in; else in its first."""
     wanted = {name: i for i, name in enumerate(items)}
-    found: dict[str, Pick] = {}
-    picks: list[Pick] = []
+    found: dict[str, list[Pick]] = {}
+    picks: list[list[Pick]] = []
     for entry in entries:
         paper_id = entry_paper_id(entry)
+        looks: dict[str, list[Pick]] = {}  # item id -> its images, one per style
         for image in entry.get("images") or []:
             if not isinstance(image, dict) or not image.get("latex") or not image.get("path"):
                 continue
             pick = Pick(paper_id, str(image.get("id")), str(image["latex"]), str(image["path"]),
-                        str((entry.get("config") or {}).get("renderer", "")))
+                        str((entry.get("config") or {}).get("renderer", "")), str(image.get("style") or ""))
+            looks.setdefault(pick.item_id, []).append(pick)
             if wanted:
                 if f"{paper_id}/{pick.item_id}" in wanted:
-                    found[f"{paper_id}/{pick.item_id}"] = pick
-            elif image.get("type", "display") == "display" and int(image.get("width") or 0) <= max_width:
-                picks.append(pick)
-                break
+                    found[f"{paper_id}/{pick.item_id}"] = looks[pick.item_id]
+            elif (len(looks[pick.item_id]) == 1 and len(picks) < count and image.get("type", "display") == "display"
+                  and int(image.get("width") or 0) <= max_width and not any(p[0].paper_id == paper_id for p in picks)):
+                picks.append(looks[pick.item_id])
         if not wanted and len(picks) >= count:
-            return picks
-    if wanted:
-        missing = [name for name in items if name not in found]
-        if missing:
-            raise LookupError(f"not rendered in this cache: {', '.join(missing)}")
-        return [found[name] for name in sorted(found, key=wanted.__getitem__)]
-    return picks
+            break  # the styles of a chosen formula are all in its own entry, read by now
+    chosen = [found[name] for name in sorted(found, key=wanted.__getitem__)] if wanted else picks
+    if wanted and len(found) < len(wanted):
+        raise LookupError(f"not rendered in this cache: {', '.join(n for n in items if n not in found)}")
+    return [pick for looks_of_one in chosen for pick in (looks_of_one if styles else looks_of_one[:1])]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -93,7 +95,8 @@ def draw_gallery(picks: Sequence[Pick]) -> Image.Image:
         if image.width > MAX_IMAGE_WIDTH:
             image = image.resize((MAX_IMAGE_WIDTH, max(1, image.height * MAX_IMAGE_WIDTH // image.width)),
                                  Image.Resampling.LANCZOS)
-        rows.append(([f"{pick.paper_id} / {pick.item_id}", *lines], image))
+        caption = f"{pick.paper_id} / {pick.item_id}" + (f" · {pick.style}" if pick.style else "")
+        rows.append(([caption, *lines], image))
     image_w = max([r[1].width for r in rows] + [240])
     width = PAD * 5 + text_w + image_w
     heights = [max(len(lines) * line_h, img.height) + 2 * PAD for lines, img in rows]
@@ -118,10 +121,10 @@ def draw_gallery(picks: Sequence[Pick]) -> Image.Image:
 
 
 def make_gallery(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, count: int = 6,
-                 items: Sequence[str] = ()) -> list[Pick]:
+                 items: Sequence[str] = (), styles: bool = False) -> list[Pick]:
     """Draw the gallery of ``cache_dir`` into the PNG ``out``; returns what it shows."""
     cache = DistributedCacheManager(cache_dir, create=False)
-    picks = pick_images(cache.iter_entries(ordered=True), count, items)
+    picks = pick_images(cache.iter_entries(ordered=True), count, items, styles=styles)
     if not picks:
         raise LookupError(f"{cache_dir}: no rendered display formula to show")
     import io

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncrender.inputs.extracted import Paper, parse_extracted, read_extracted
+from asyncrender.config import RenderSettings
+from asyncrender.inputs.extracted import Paper, PaperItem, parse_extracted, read_extracted
 from asyncrender.model import ErrorRecord, FileOutcome, ImageRecord, InputError, InputFingerprint, ListedFile, RenderJob
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
@@ -29,12 +30,22 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@dataclass(frozen=True)
+class _Image:
+    """One image to make: an item in one look (style and dpi)."""
+
+    item: PaperItem
+    style: str
+    dpi: int
+    target: RenderItem
+
+
 @dataclass
 class _Prepared:
     listed: ListedFile
     paper: Paper
     fingerprint: InputFingerprint
-    items: list[RenderItem]
+    images: list[_Image]
     seconds: float
 
 
@@ -73,41 +84,73 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
             outcomes[listed.key] = FileOutcome.failed(listed, "io", message, fingerprint)
             continue
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
-        names = item_file_names(item.id for item in paper.items)
-        items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]
-        prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start))
+        images = _images(paper, folder, job.settings)
+        prepared.append(_Prepared(listed, paper, fingerprint, images, time.perf_counter() - start))
 
-    all_items = [item for p in prepared for item in p.items]
+    all_images = [image for p in prepared for image in p.images]
     start = time.perf_counter()
-    try:
-        results = backend.render(all_items, job.settings) if all_items else []
-    except Exception as exc:  # a backend bug must not lose the neighbours' files
-        crash = ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")
-        results = [crash] * len(all_items)
+    results = _render_by_look(backend, all_images, job.settings)
     render_seconds = time.perf_counter() - start
 
     position = 0
     for p in prepared:
-        mine = results[position : position + len(p.items)]
-        position += len(p.items)
-        share = render_seconds * len(p.items) / len(all_items) if all_items else 0.0
-        outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share)
+        mine = results[position : position + len(p.images)]
+        position += len(p.images)
+        share = render_seconds * len(p.images) / len(all_images) if all_images else 0.0
+        outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share, job.settings.multi_look)
     return [outcomes[listed.key] for listed in job.files]
 
 
-def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> FileOutcome:
+def _images(paper: Paper, folder: Path, settings: RenderSettings) -> list[_Image]:
+    """Every image of a paper: each item in each of its looks. With several styles an image is
+    ``<item>.<style>.png``, else ``<item>.png``."""
+    styled = len(settings.styles) > 1
+    images = []
+    for item, name in zip(paper.items, item_file_names(item.id for item in paper.items), strict=True):
+        for style, dpi in settings.item_looks(paper.paper_id, item.id):
+            file_name = f"{name.removesuffix('.png')}.{style}.png" if styled else name
+            images.append(_Image(item, style, dpi, RenderItem(item.latex, item.type, folder / file_name)))
+    return images
+
+
+def _render_by_look(backend: Backend, images: list[_Image], settings: RenderSettings) -> list[ItemOutcome]:
+    """One backend call per look (style and dpi), so that the items of a look share TeX runs; the
+    outcomes in the order of ``images``."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for index, image in enumerate(images):
+        groups.setdefault((image.style, image.dpi), []).append(index)
+    results: list[ItemOutcome] = [ItemOutcome()] * len(images)
+    for (style, dpi), indexes in groups.items():
+        look = settings.for_look(style, dpi) if settings.multi_look else settings
+        try:
+            outcomes = backend.render([images[i].target for i in indexes], look)
+        except Exception as exc:  # a backend bug must not lose the neighbours' files
+            outcomes = [ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")] * len(indexes)
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            results[index] = outcome
+    return results
+
+
+def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, multi_look: bool) -> FileOutcome:
     images: list[ImageRecord] = []
     errors: list[ErrorRecord] = [{"id": prob.id, "kind": "input", "message": prob.message}
                                     for prob in p.paper.problems]
-    for paper_item, item, result in zip(p.paper.items, p.items, results, strict=True):
+    for image, result in zip(p.images, results, strict=True):
+        item, target = image.item, image.target
         if result.error_kind is None:
-            images.append({"id": paper_item.id, "path": str(item.out_path), "width": result.width,
-                           "height": result.height, "type": item.type, "latex": item.latex})
+            record: ImageRecord = {"id": item.id, "path": str(target.out_path), "width": result.width,
+                                   "height": result.height, "type": item.type, "latex": item.latex}
+            if multi_look:
+                record |= {"style": image.style, "dpi": image.dpi}
+            images.append(record)
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
             with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
-                item.out_path.unlink(missing_ok=True)
-            errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message or "",
-                           "type": item.type, "latex": item.latex})
+                target.out_path.unlink(missing_ok=True)
+            error: ErrorRecord = {"id": item.id, "kind": result.error_kind, "message": result.message or "",
+                                  "type": item.type, "latex": item.latex}
+            if multi_look:
+                error |= {"style": image.style, "dpi": image.dpi}
+            errors.append(error)
     return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,
                        input_fp=p.fingerprint, seconds=seconds)

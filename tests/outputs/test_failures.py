@@ -29,12 +29,19 @@ ENTRY = {
 
 def test_rows_carry_file_paper_item_kind_message_and_latex() -> None:
     rows = entry_failures(ENTRY)
-    assert rows[0] == {"file": "papers/a.json", "paper_id": "2401.1", "item_id": "eq2", "kind": "latex",
+    assert rows[0] == {"file": "papers/a.json", "paper_id": "2401.1", "item_id": "eq2", "style": None, "kind": "latex",
                        "message": "! Undefined control sequence.\nl.3 \\foo", "type": "display",
                        "latex": "\\foo"}
     assert rows[1]["item_id"] == "7" and rows[1]["latex"] is None
     assert error_line(rows[0]) == "papers/a.json [eq2] latex: ! Undefined control sequence. l.3 \\foo"
     assert [r["kind"] for r in failure_rows([ENTRY, ENTRY], frozenset({"input"}))] == ["input", "input"]
+
+
+def test_a_failure_in_one_style_names_the_style() -> None:
+    entry = {**ENTRY, "errors": [{**ENTRY["errors"][0], "style": "euler", "dpi": 200}]}
+    (row,) = entry_failures(entry)
+    assert row["style"] == "euler"
+    assert error_line(row) == "papers/a.json [eq2 euler] latex: ! Undefined control sequence. l.3 \\foo"
 
 
 def test_whole_file_failure_is_one_row_without_item() -> None:

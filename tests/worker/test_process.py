@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from asyncrender.config import RenderSettings
 from asyncrender.model import ListedFile, RenderJob
+from asyncrender.render.latex import tex_available
+from asyncrender.styles import BUILT_IN, StyleDef
 from asyncrender.worker.process import render_job
 
 MATHTEXT = RenderSettings(renderer="mathtext", dpi=100)
@@ -54,3 +57,50 @@ def test_an_item_that_now_fails_loses_its_stale_image(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text(json.dumps({"paper_id": "p", "items": [{"id": "a", "latex": r"\frac{"}]}))
     second = render_job(job)[0]
     assert second.errors[0]["id"] == "a" and not stale.exists()
+
+
+def _latex_job(tmp_path: Path, settings: RenderSettings, items: list[dict[str, str]]) -> RenderJob:
+    if not tex_available():
+        pytest.skip("TeX is not installed (latex, dvipng and preview.sty are needed)")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "p_extracted.json"
+    path.write_text(json.dumps({"paper_id": "p", "items": items}))
+    return RenderJob((ListedFile("p_extracted.json", str(path)),), settings, str(tmp_path / "out"))
+
+
+FORMULAS = [{"id": "a", "latex": r"\int_0^1 \frac{\alpha x^2}{\sqrt{1+y}}\,dx = \sum_n \gamma_n"},
+            {"id": "b", "latex": r"E = mc^2 + \mathbb{R}"}]
+
+
+def test_every_built_in_style_renders_and_looks_different(tmp_path: Path) -> None:
+    styles = tuple(BUILT_IN)
+    (outcome,) = render_job(_latex_job(tmp_path, RenderSettings(renderer="latex", styles=styles), FORMULAS))
+    assert not outcome.errors, outcome.errors
+    assert [(i["id"], i.get("style")) for i in outcome.images] == [(f["id"], s) for f in FORMULAS for s in styles]
+    for image in outcome.images:
+        assert Path(image["path"]).name == f"{image['id']}.{image.get('style')}.png" and image.get("dpi") == 200
+    for formula in FORMULAS:
+        pixels = {Image.open(i["path"]).convert("RGBA").tobytes() for i in outcome.images if i["id"] == formula["id"]}
+        assert len(pixels) == len(styles)  # each style is a different picture of the formula
+
+
+def test_a_failure_in_one_style_leaves_the_other_styles(tmp_path: Path) -> None:
+    settings = RenderSettings(renderer="latex", styles=("cm", "broken"),
+                              style=(StyleDef("broken", (r"\def\gamma{\undefinedinthisstyle}",)),))
+    (outcome,) = render_job(_latex_job(tmp_path, settings, FORMULAS))
+    assert [(e["id"], e.get("style"), e["kind"]) for e in outcome.errors] == [("a", "broken", "latex")]
+    assert "undefinedinthisstyle" in outcome.errors[0]["message"]
+    assert sorted((i["id"], i.get("style")) for i in outcome.images) == [("a", "cm"), ("b", "broken"), ("b", "cm")]
+    assert not (tmp_path / "out" / "p" / "a.broken.png").exists()
+
+
+def test_one_style_per_item_from_the_seed_and_one_style_changes_nothing(tmp_path: Path) -> None:
+    items = [{"id": str(i), "latex": f"x_{i}"} for i in range(12)]
+    settings = RenderSettings(renderer="latex", styles=("cm", "times", "euler"), style_choice="one", seed=4)
+    (outcome,) = render_job(_latex_job(tmp_path, settings, items))
+    chosen = [i.get("style") for i in outcome.images]
+    assert len(chosen) == 12 and len(set(chosen)) > 1
+    assert chosen == [settings.item_looks("p", str(i))[0][0] for i in range(12)]
+    (plain,) = render_job(_latex_job(tmp_path / "plain", RenderSettings(renderer="latex"), items[:2]))
+    assert [Path(i["path"]).name for i in plain.images] == ["0.png", "1.png"]
+    assert all("style" not in i and "dpi" not in i for i in plain.images)
