@@ -12,34 +12,89 @@ Every type that ``AsyncRenderer`` and ``DistributedCacheManager`` (the cache sto
 name) take or return is importable from here. ``docs/architecture.md`` maps the package.
 """
 
-from asyncrender.cache.manager import (
-    CacheFormatError,
-    CacheWriteError,
-    DistributedCacheManager,
-    MigrationReport,
-    ScannedEntry,
-)
-from asyncrender.cache.summary import Summary
-from asyncrender.config import Config, ConfigError, RenderSettings, RunSettings, load_config
-from asyncrender.executors.base import JobRunner
-from asyncrender.executors.local_pool import LocalPoolRunner
-from asyncrender.inputs.filelist import read_file_list
-from asyncrender.model import (
-    CacheEntry,
-    ConfigRecord,
-    ErrorKind,
-    ErrorRecord,
-    FileOutcome,
-    ImageRecord,
-    InputError,
-    InputRecord,
-    ItemType,
-    ListedFile,
-    RenderJob,
-    Status,
-)
-from asyncrender.run.renderer import AsyncRenderer
-from asyncrender.run.results import FileResult, RunStats, RunTotals
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names, for type checkers and readers; at run time they load on first use
+    from asyncrender.cache.manager import (
+        CacheFormatError,
+        CacheWriteError,
+        DistributedCacheManager,
+        MigrationReport,
+        ScannedEntry,
+    )
+    from asyncrender.cache.summary import Summary
+    from asyncrender.config import Config, ConfigError, RenderSettings, RunSettings, load_config
+    from asyncrender.executors.base import JobRunner
+    from asyncrender.executors.local_pool import LocalPoolRunner
+    from asyncrender.inputs.filelist import read_file_list
+    from asyncrender.model import (
+        CacheEntry,
+        ConfigRecord,
+        ErrorKind,
+        ErrorRecord,
+        FileOutcome,
+        ImageRecord,
+        InputError,
+        InputRecord,
+        ItemType,
+        ListedFile,
+        RenderJob,
+        Status,
+    )
+    from asyncrender.run.renderer import AsyncRenderer
+    from asyncrender.run.results import FileResult, RunStats, RunTotals
+
+# Each public name and the module it lives in: ``import asyncrender`` stays cheap (the CLI's
+# start-up and ``--help`` need none of it), and a name's module is imported when it is first used.
+_EXPORTS = {
+    "AsyncRenderer": "asyncrender.run.renderer",
+    "CacheEntry": "asyncrender.model",
+    "CacheFormatError": "asyncrender.cache.manager",
+    "CacheWriteError": "asyncrender.cache.manager",
+    "Config": "asyncrender.config",
+    "ConfigError": "asyncrender.config",
+    "ConfigRecord": "asyncrender.model",
+    "DistributedCacheManager": "asyncrender.cache.manager",
+    "ErrorKind": "asyncrender.model",
+    "ErrorRecord": "asyncrender.model",
+    "FileOutcome": "asyncrender.model",
+    "FileResult": "asyncrender.run.results",
+    "ImageRecord": "asyncrender.model",
+    "InputError": "asyncrender.model",
+    "InputRecord": "asyncrender.model",
+    "ItemType": "asyncrender.model",
+    "JobRunner": "asyncrender.executors.base",
+    "ListedFile": "asyncrender.model",
+    "LocalPoolRunner": "asyncrender.executors.local_pool",
+    "MigrationReport": "asyncrender.cache.manager",
+    "RenderJob": "asyncrender.model",
+    "RenderSettings": "asyncrender.config",
+    "RunSettings": "asyncrender.config",
+    "RunStats": "asyncrender.run.results",
+    "RunTotals": "asyncrender.run.results",
+    "ScannedEntry": "asyncrender.cache.manager",
+    "Status": "asyncrender.model",
+    "Summary": "asyncrender.cache.summary",
+    "load_config": "asyncrender.config",
+    "read_file_list": "asyncrender.inputs.filelist",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asyncrender' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "AsyncRenderer",

@@ -30,7 +30,7 @@ def _named_types(hint: Any) -> set[type]:
 
 
 def test_every_type_of_the_public_classes_is_exported() -> None:
-    exported = {id(v) for v in vars(asyncrender).values()}
+    exported = {id(getattr(asyncrender, name)) for name in asyncrender.__all__}
     missing = set()
     for cls in (AsyncRenderer, DistributedCacheManager):
         for name, member in inspect.getmembers(cls):
