@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import cache_writes, end_to_end, memory, migration, report, resume, styles, tex_corpus
+from benchmarks import cache_writes, end_to_end, memory, migration, perf, report, resume, styles, tex_corpus
 from benchmarks.common import ROOT, Section
 
-NAMES = ("tex", "styles", "writes", "end_to_end", "scaling", "memory", "migration")
+NAMES = ("tex", "perf", "styles", "writes", "end_to_end", "scaling", "memory", "migration")
 
 
 def main() -> None:
@@ -29,6 +29,7 @@ def main() -> None:
     q = args.quick
     steps: list[tuple[str, Callable[[], list[Section]]]] = [
         ("tex", lambda: [tex_corpus.run(work, q)]),
+        ("perf", lambda: [perf.run(work, q)]),
         ("styles", lambda: [styles.run(work, q)]),
         ("writes", lambda: [cache_writes.run(work, q)]),
         ("end_to_end", lambda: [end_to_end.run(work, q)]),

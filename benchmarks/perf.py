@@ -1,0 +1,174 @@
+"""Performance (issue 15), each figure a paired median: ``python -m benchmarks perf [--quick]``.
+
+On a shared machine a single run swings by 30%, so A and B run in turn, several pairs, and the
+figure quoted is the median of the pairs' ratios. The rows:
+
+1. end to end ``asyncrender render -j 1`` against the bare batch-500 loop (latex + dvipng once per
+   500 formulas, preamble precompiled, nothing else), 6,000 corpus formulas in 150 papers, one core;
+2. ``-j 2`` against ``-j 1`` on the same 6,000, on two cores;
+3. a corpus where each formula occurs three times (2,000 distinct in 150 papers): end to end
+   ``-j 1`` against the bare loop typesetting all 6,000;
+4. start-up: ``asyncrender --help``, and a run's time to its first job (from launch to the run log's
+   ``run_start``, which is written as the first job is sent);
+5. the orchestrator alone (the benchmark-only backend that draws a 1x1 PNG): files/s;
+6. ``--resume`` over a fully cached list: files/s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+
+from asyncrender.render import latex as latex_backend
+from benchmarks import tex_corpus
+from benchmarks.common import Section, render_listing, write_extracted_corpus
+
+Pair = tuple[float, float]
+
+
+def paired(a: Callable[[], float | None], b: Callable[[], float | None], pairs: int) -> tuple[float, list[Pair]]:
+    """Run ``a`` and ``b`` in turn ``pairs`` times; the median of a/b, and every pair."""
+    runs: list[Pair] = []
+    for _ in range(pairs):
+        x, y = a(), b()
+        if x is None or y is None:
+            raise RuntimeError("a benchmark run failed")
+        runs.append((x, y))
+    return statistics.median(x / y for x, y in runs), runs
+
+
+def _cores(n: int) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:n]))
+
+
+def _good(formulas: Sequence[str]) -> list[str]:
+    """The formulas the bare loop can take (it has no error handling): those our backend renders."""
+    out = Path(tempfile.mkdtemp())
+    try:
+        from asyncrender.config import RenderSettings
+        from asyncrender.render.base import RenderItem
+
+        items = [RenderItem(f, "display", out / f"{k}.png") for k, f in enumerate(formulas) if f.strip()]
+        results = latex_backend.LatexBackend().render(items, RenderSettings(renderer="latex", dpi=tex_corpus.DPI))
+        return [i.latex for i, r in zip(items, results, strict=True) if r.ok and "%" not in i.latex]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _bare(formulas: Sequence[str], fmt: Path) -> Callable[[], float]:
+    return lambda: tex_corpus.bare_loop(formulas, 500, fmt)
+
+
+def _cli(formulas: Sequence[str], jobs: int, repeat: int) -> Callable[[], float | None]:
+    def run() -> float | None:
+        _cores(jobs)
+        try:
+            return tex_corpus.run_cli(formulas, jobs, repeat)
+        finally:
+            _cores(1)
+
+    return run
+
+
+def _table(header: tuple[str, str], runs: list[Pair]) -> list[str]:
+    return [f"| pair | {header[0]} | {header[1]} | ratio |", "| --- | ---: | ---: | ---: |",
+            *[f"| {i + 1} | {a:,.0f} | {b:,.0f} | {a / b:.2f} |" for i, (a, b) in enumerate(runs)], ""]
+
+
+def _seconds(cmd: Sequence[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _time_to_first_job(work: Path, repeat: int) -> float:
+    """Launch to the run log's ``run_start`` (written once the pool is up, as the first job goes)."""
+    listing = write_extracted_corpus(work / "first", 1, 1, ["x"])
+    times = []
+    for k in range(repeat):
+        log = work / f"first{k}.log"
+        start = time.time()
+        subprocess.run(["asyncrender", "render", str(listing), "-c", str(work / f"fc{k}"), "-o", str(work / f"fo{k}"),
+                        "-j", "1", "--quiet", "--renderer", "mathtext", "--log-file", str(log)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first = json.loads(log.read_text().splitlines()[0])
+        times.append(datetime.fromisoformat(first["ts"].replace("Z", "+00:00")).timestamp() - start)
+    return statistics.median(times)
+
+
+def run(work: Path, quick: bool) -> Section:
+    s = Section("Performance (issue 15): paired medians")
+    pairs = 2 if quick else 3
+    _cores(1)
+    if tex_corpus.CORPUS.exists() and latex_backend.tex_available():
+        formulas = tex_corpus.load_corpus()
+        good = _good(formulas)
+        fmt_dir = Path(tempfile.mkdtemp())
+        try:
+            fmt = tex_corpus.build_format(fmt_dir)
+            repeat = 2 if quick else 5
+            n = repeat * len(formulas)
+            ratio1, runs1 = paired(_cli(formulas, 1, repeat), _bare(good * repeat, fmt), pairs)
+            s.lines += [f"**1. End to end `-j 1` vs the bare batch-500 loop**, {n:,} formulas in {30 * repeat} "
+                        f"papers, one core (the loop on the {len(good) * repeat:,} that compile), formulas/s:", "",
+                        *_table(("asyncrender -j 1", "bare loop"), runs1),
+                        f"Median ratio: **{ratio1:.2f}x** (aim ≥ 1.0x).", ""]
+            s.headlines["end to end -j 1 / bare loop"] = f"{ratio1:.2f}x"
+            ratio2, runs2 = paired(_cli(formulas, 2, repeat), _cli(formulas, 1, repeat), pairs)
+            s.lines += [f"**2. `-j 2` vs `-j 1`**, the same {n:,} formulas, two cores vs one, formulas/s:", "",
+                        *_table(("-j 2", "-j 1"), runs2), f"Median ratio: **{ratio2:.2f}x** (aim ≥ 1.9x).", ""]
+            s.headlines["-j 2 / -j 1"] = f"{ratio2:.2f}x"
+            distinct = [f for f in formulas if f.strip()][: n // 3]
+            tripled = [distinct[(k * 7919) % len(distinct)] for k in range(3 * len(distinct))]  # 3 copies each
+            tripled_good = [f for f in tripled if f in set(good)]
+            ratio3, runs3 = paired(_cli(tripled, 1, 1), _bare(tripled_good, fmt), pairs)
+            s.lines += [f"**3. Each formula three times**: {len(tripled):,} items, {len(distinct):,} distinct, "
+                        "end to end `-j 1` vs the bare loop typesetting every copy, items/s:", "",
+                        *_table(("asyncrender -j 1", "bare loop"), runs3),
+                        f"Median ratio: **{ratio3:.2f}x** (aim ≥ 2.0x).", ""]
+            s.headlines["3x repeated corpus: -j 1 / bare loop"] = f"{ratio3:.2f}x"
+        finally:
+            shutil.rmtree(fmt_dir, ignore_errors=True)
+    else:
+        s.lines += [f"Rows 1-3 skipped: they need TeX and the shared corpus at {tex_corpus.CORPUS}.", ""]
+    _cores(2)
+    help_s = _seconds(["asyncrender", "--help"], 7)
+    first_s = _time_to_first_job(work, 5)
+    s.lines += [f"**4. Start-up** (median of 7 and 5 runs): `asyncrender --help` **{help_s:.3f} s**; a run's time "
+                f"to its first job **{first_s:.3f} s** (aim < 0.2 s each).", ""]
+    s.headlines["asyncrender --help"] = f"{help_s:.3f} s"
+    s.headlines["time to first job"] = f"{first_s:.3f} s"
+    n_files = 5_000 if quick else 20_000
+    listing = write_extracted_corpus(work / "orch", n_files, 1, ["x"])
+    alone = anyio.run(lambda: render_listing(listing, work / "oc", work / "oo", 2))
+    rate5 = alone["files"] / alone["seconds"]
+    s.lines += [f"**5. The orchestrator alone** (benchmark-only backend, `-j 2`, {n_files:,} files of one item): "
+                f"**{rate5:,.0f} files/s** (aim ≥ 10,000)."]
+    resume = anyio.run(lambda: render_listing(listing, work / "oc", work / "oo", 2, resume=True))
+    rate6 = resume["skipped"] / resume["seconds"]
+    s.lines += ["", f"**6. `--resume`** over the same {n_files:,} cached files: **{rate6:,.0f} files/s** "
+                "(aim ≥ 30,000; the memory section measures it at 100,000 files)."]
+    s.headlines["orchestrator alone"] = f"{rate5:,.0f} files/s"
+    s.headlines["resume"] = f"{rate6:,.0f} files/s"
+    _cores(os.cpu_count() or 1)
+    return s
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        print("\n".join(run(Path(tmp), "--quick" in sys.argv).lines))
