@@ -26,6 +26,10 @@ DEFAULT_PREAMBLE: tuple[str, ...] = (
 
 RendererName = Literal["auto", "latex", "mathtext"]
 ExecutorName = Literal["local", "dask", "dask-local"]
+# "native": as the backend writes it (dvipng: 8-bit palette; mathtext: RGBA). "P" palette, "L" 8-bit
+# grey, "RGB", "RGBA": converted (README "Image modes"). Pillow's mode names.
+ImageMode = Literal["native", "P", "L", "RGB", "RGBA"]
+IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
 RENDERERS: tuple[RendererName, ...] = get_args(RendererName)
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 Shard = tuple[int, int]  # (I, N): shard I of N
@@ -49,8 +53,15 @@ class RenderSettings:
     batch_size: int = 500
     timeout: float = 30.0
     max_pixels: int = 25_000_000
+    image_mode: ImageMode = "native"
+    pad_to_multiple: int = 1  # grow each image right and down to a multiple of this many pixels
 
     def __post_init__(self) -> None:
+        if self.image_mode not in IMAGE_MODES:
+            raise ConfigError(f"render.image_mode must be one of {', '.join(IMAGE_MODES)}, not {self.image_mode!r}")
+        if not isinstance(self.pad_to_multiple, int) or isinstance(self.pad_to_multiple, bool) \
+                or not 1 <= self.pad_to_multiple <= 4096:
+            raise ConfigError("render.pad_to_multiple must be an integer from 1 (no padding) to 4096")
         if self.renderer not in RENDERERS:
             raise ConfigError(f"render.renderer must be one of {', '.join(RENDERERS)}, not {self.renderer!r}")
         for name in ("dpi", "font_size", "batch_size", "max_pixels"):
@@ -78,8 +89,16 @@ class RenderSettings:
         """
         fields = dataclasses.asdict(self)
         del fields["batch_size"]
+        # Settings added later enter the fingerprint only when not at their default, so that the
+        # caches made before them stay valid.
+        for name, default in _LATER_DEFAULTS.items():
+            if fields[name] == default:
+                del fields[name]
         fields["preamble"] = list(self.preamble)
         return fields
+
+
+_LATER_DEFAULTS: dict[str, Any] = {"image_mode": "native", "pad_to_multiple": 1}
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,8 @@ class InputFingerprint:
 
 
 class ImageRecord(TypedDict):
-    """An item that rendered: ``path`` is the PNG's absolute path."""
+    """An item that rendered: ``path`` is the PNG's absolute path; ``depth`` its baseline's height
+    above the bottom edge, in pixels (absent in entries made before it was recorded)."""
 
     id: str
     path: str
@@ -104,6 +105,7 @@ class ImageRecord(TypedDict):
     height: int
     type: ItemType
     latex: str
+    depth: NotRequired[int]
 
 
 class ErrorRecord(TypedDict):

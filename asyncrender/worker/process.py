@@ -101,8 +101,11 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> F
                                     for prob in p.paper.problems]
     for paper_item, item, result in zip(p.paper.items, p.items, results, strict=True):
         if result.error_kind is None:
-            images.append({"id": paper_item.id, "path": str(item.out_path), "width": result.width,
-                           "height": result.height, "type": item.type, "latex": item.latex})
+            image: ImageRecord = {"id": paper_item.id, "path": str(item.out_path), "width": result.width,
+                                  "height": result.height, "type": item.type, "latex": item.latex}
+            if result.depth is not None:
+                image["depth"] = result.depth
+            images.append(image)
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
             with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
