@@ -48,6 +48,9 @@ def normalise_key(path: str) -> str:
     and ``x/../a.json`` are one key. A relative path stays relative: a cache moves with its corpus."""
     if not path:
         raise InputError("empty path")
+    scheme, sep, rest = path.partition("://")
+    if sep and scheme.isascii() and scheme.isalnum() and len(scheme) > 1:  # a URL: s3://bucket/a/../b
+        return f"{scheme}://{posixpath.normpath(rest)}"
     return posixpath.normpath(path.replace(os.sep, "/"))
 
 

@@ -10,9 +10,11 @@ from fsspec's and the provider's own configuration: ``FSSPEC_S3_ENDPOINT_URL``,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -83,14 +85,24 @@ def object_stat(info: dict[str, Any]) -> ObjectStat:
     return ObjectStat(size, int.from_bytes(hashlib.sha256(etag.encode()).digest()[:7], "big") if etag else 0)
 
 
-def stat_url(url: str) -> ObjectStat:
-    fs, path = filesystem(url)
+@contextlib.contextmanager
+def storage_errors(url: str, doing: str) -> Iterator[None]:
+    """Whatever a store's client raises (``OSError``, botocore's ``NoCredentialsError``, ...) as
+    one ``StorageError`` line naming ``url``."""
     try:
-        info = fs.info(path)
+        yield
+    except StorageError:
+        raise
     except FileNotFoundError:
         raise StorageError(f"{url}: no such object") from None
-    except OSError as exc:
-        raise StorageError(f"{url}: cannot reach it: {exc}") from None
+    except Exception as exc:  # the client's own exception types vary by store
+        raise StorageError(f"{url}: cannot {doing}: {type(exc).__name__}: {exc}") from None
+
+
+def stat_url(url: str) -> ObjectStat:
+    fs, path = filesystem(url)
+    with storage_errors(url, "reach it"):
+        info = fs.info(path)
     if info.get("type") == "directory":
         raise StorageError(f"{url}: is a folder, not a file")
     return object_stat(info)
@@ -99,12 +111,8 @@ def stat_url(url: str) -> ObjectStat:
 def open_url(url: str) -> IO[bytes]:
     """``url`` opened for reading (binary)."""
     fs, path = filesystem(url)
-    try:
+    with storage_errors(url, "open it"):
         f: IO[bytes] = fs.open(path, "rb")
-    except FileNotFoundError:
-        raise StorageError(f"{url}: no such object") from None
-    except OSError as exc:
-        raise StorageError(f"{url}: cannot open: {exc}") from None
     return f
 
 

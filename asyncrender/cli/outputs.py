@@ -20,6 +20,7 @@ from asyncrender.cli.common import CacheDir, err, fail
 from asyncrender.outputs.export import DEFAULT_SHARD_SIZE, SHARDED, SPLITS, ExportError, Fractions, export
 from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
 from asyncrender.outputs.gallery import make_gallery
+from asyncrender.storage import StorageError
 
 
 def export_command(
@@ -44,7 +45,7 @@ def export_command(
                         shard_size=shard_size, shard_bytes=parse_bytes(shard_bytes))
     except ExportError as exc:
         raise fail(str(exc), 2) from None
-    except CacheFormatError as exc:
+    except (CacheFormatError, StorageError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"{out}: export failed: {exc}") from None

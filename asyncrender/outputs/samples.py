@@ -83,7 +83,7 @@ def image_columns(image: ImageRecord, paper_id: str) -> SampleColumns:
         "width": int(image.get("width") or 0), "height": int(image.get("height") or 0),
         "depth": image.get("depth"), "formula_hash": formula_hash(latex, kind),
     }
-    style = image.get("style")  # type: ignore[typeddict-item]  # entries of styled renders (issue 14)
+    style = image.get("style")  # entries of styled renders (issue 14)
     if isinstance(style, str):
         columns["style"] = style
     return columns

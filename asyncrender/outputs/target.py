@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from asyncrender.storage import filesystem, is_url
+from asyncrender.storage import StorageError, filesystem, is_url, storage_errors
 from asyncrender.tempfiles import remove_orphans, temp_path, write_atomic
 
 
@@ -40,10 +40,13 @@ class ExportTarget:
         """The names of the files directly in the target (none when it does not exist)."""
         if self.remote:
             try:
-                return sorted(p.rsplit("/", 1)[-1] for p in self._fs.ls(self._root, detail=False)
-                              if p.rstrip("/") != self._root)
-            except FileNotFoundError:
-                return []
+                with storage_errors(self.out, "list it"):
+                    return sorted(p.rsplit("/", 1)[-1] for p in self._fs.ls(self._root, detail=False)
+                                  if p.rstrip("/") != self._root)
+            except StorageError as exc:
+                if str(exc).endswith("no such object"):
+                    return []
+                raise
         if not self.folder.exists():
             return []
         if not self.folder.is_dir():
@@ -53,7 +56,7 @@ class ExportTarget:
     def read_text(self, name: str) -> str | None:
         try:
             if self.remote:
-                with self._fs.open(f"{self._root}/{name}", "rb") as f:
+                with storage_errors(f"{self.out}/{name}", "read it"), self._fs.open(f"{self._root}/{name}", "rb") as f:
                     return bytes(f.read()).decode("utf-8")
             return (self.folder / name).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -77,7 +80,8 @@ class ExportTarget:
         try:
             yield tmp
             if self.remote:
-                self._fs.put_file(str(tmp), f"{self._root}/{name}")
+                with storage_errors(f"{self.out}/{name}", "upload it"):
+                    self._fs.put_file(str(tmp), f"{self._root}/{name}")
             else:
                 os.replace(tmp, self.folder / name)
         finally:
@@ -88,14 +92,14 @@ class ExportTarget:
 
     def write_text(self, name: str, text: str) -> None:
         if self.remote:
-            with self._fs.open(f"{self._root}/{name}", "wb") as f:
+            with storage_errors(f"{self.out}/{name}", "write it"), self._fs.open(f"{self._root}/{name}", "wb") as f:
                 f.write(text.encode("utf-8"))
         else:
             write_atomic(self.folder / name, text.encode("utf-8"))
 
     def remove(self, name: str) -> None:
         if self.remote:
-            with contextlib.suppress(FileNotFoundError):
+            with storage_errors(f"{self.out}/{name}", "remove it"), contextlib.suppress(FileNotFoundError):
                 self._fs.rm_file(f"{self._root}/{name}")
         else:
             (self.folder / name).unlink(missing_ok=True)

@@ -75,5 +75,5 @@ def _draw(latex: str, settings: RenderSettings) -> tuple[bytes, int]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig.set_dpi(settings.dpi)
-    below = -text.get_window_extent(FigureCanvasAgg(fig).get_renderer()).y0
+    below = -text.get_window_extent(FigureCanvasAgg(fig).get_renderer()).y0  # type: ignore[no-untyped-call]
     return buf.getvalue(), round(below) + settings.padding
