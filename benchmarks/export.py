@@ -88,9 +88,9 @@ def run(work: Path, quick: bool) -> Section:
     dedup = figures[("parquet", large, True)]
     s.headlines[f"export parquet --dedup, {large:,} samples"] = (
         f"{dedup['seconds']:.0f} s, peak RSS {dedup['rss_mib']:.0f} MiB")
-    s.lines += ["", f"{large // small}x the samples: peak RSS x"
-                + ", x".join(f"{figures[(f, large, False)]['rss_mib'] / figures[(f, small, False)]['rss_mib']:.2f} ({f})"
-                             for f in ("webdataset", "parquet")) + " (aim: flat)."]
+    growths = [f"x{figures[(f, large, False)]['rss_mib'] / figures[(f, small, False)]['rss_mib']:.2f} ({f})"
+               for f in ("webdataset", "parquet")]
+    s.lines += ["", f"{large // small}x the samples: peak RSS {', '.join(growths)} (aim: flat)."]
     return s
 
 

@@ -66,7 +66,7 @@ def test_shards_load_with_datasets_streaming_too(rendered: Rendered, tmp_path: P
             with Image.open(source["path"]) as original:
                 assert image.tobytes() == original.tobytes()
             assert paper_split.setdefault(meta["paper_id"], split) == split
-    streamed = datasets.load_dataset(fmt, data_dir=str(out), streaming=True)
+    streamed = datasets.load_dataset(fmt, data_dir=str(out), streaming=True, cache_dir=str(tmp_path / "hf"))
     first = next(iter(streamed[present[0]]))
     assert isinstance(first["png" if fmt == "webdataset" else "image"], Image.Image)
     assert sum(1 for _ in streamed[present[-1]]) == report.images[present[-1]]
