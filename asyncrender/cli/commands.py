@@ -65,6 +65,8 @@ def render(
     renderer: Annotated[str | None, typer.Option(help="auto, latex or mathtext.")] = None,
     dpi: Annotated[int | None, typer.Option(help="Resolution of the PNGs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Items per TeX run.")] = None,
+    image_mode: Annotated[str | None, typer.Option(help="native, P, L, RGB or RGBA.")] = None,
+    pad_to_multiple: Annotated[int | None, typer.Option(help="Grow images to a multiple of N pixels.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds one TeX run may take.")] = None,
     executor: Annotated[str | None, typer.Option(help="local, dask or dask-local.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")] = None,
@@ -77,7 +79,8 @@ def render(
     _setup_logging(quiet or as_json)
     try:
         settings = load_config(config).with_overrides(
-            {"renderer": renderer, "dpi": dpi, "batch_size": batch_size, "timeout": timeout},
+            {"renderer": renderer, "dpi": dpi, "batch_size": batch_size, "timeout": timeout,
+             "image_mode": image_mode, "pad_to_multiple": pad_to_multiple},
             {"jobs": jobs, "resume": resume or None, "retry_failed": retry_failed or None,
              "fsync": fsync or None, "executor": executor, "scheduler": scheduler,
              "shard": parse_shard(shard) if shard is not None else None})

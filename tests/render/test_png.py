@@ -4,6 +4,7 @@ PNGs from both backends (mathtext always; latex when TeX is installed)."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,29 @@ def test_latex_depth_is_the_baseline_of_the_cropped_image(tmp_path: Path, tex: N
     with Image.open(items[2].out_path) as im:
         assert im.info["dpi"] == pytest.approx((200, 200), abs=0.05) and im.height % 8 == 0
     assert total.depth is not None and frac.depth is not None and total.depth > 0 and frac.depth > 0
+
+
+def test_cli_flags_reach_the_images_the_entries_and_the_fingerprint(tmp_path: Path) -> None:
+    from tests.support.cli import cli, entries
+    from tests.support.outputs_cache import paper_items
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "a_extracted.json").write_text(json.dumps({"paper_id": "A", "items": paper_items(1)[:3]}))
+    (tmp_path / "list.txt").write_text("papers/a_extracted.json\n")
+    args = ["render", str(tmp_path / "list.txt"), "-c", str(tmp_path / "c"), "-o", str(tmp_path / "r"),
+            "--renderer", "mathtext", "-j", "1", "--resume", "--json"]
+    first = cli(*args, "--image-mode", "L", "--pad-to-multiple", "8")
+    assert first.returncode == 0, first.stderr
+    (entry,) = entries(tmp_path / "c").values()
+    assert entry["config"]["image_mode"] == "L" and entry["config"]["pad_to_multiple"] == 8
+    for image in entry["images"]:
+        with Image.open(image["path"]) as im:
+            assert im.mode == "L" and im.width % 8 == 0 and im.height % 8 == 0
+        assert 0 <= image["depth"] < image["height"]
+    same = json.loads(cli(*args, "--image-mode", "L", "--pad-to-multiple", "8").stdout)
+    assert same["run"]["skipped"] == 1
+    other = json.loads(cli(*args, "--image-mode", "RGB", "--pad-to-multiple", "8").stdout)
+    assert other["run"]["skipped"] == 0  # another mode is another fingerprint: rendered again
+    bad = cli(*args, "--image-mode", "CMYK")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "image_mode" in bad.stderr
