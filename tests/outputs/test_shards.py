@@ -224,3 +224,19 @@ def test_cli_export_webdataset_json_report_and_one_line_errors(rendered: Rendere
     for args, code in ((["--shard-bytes", "lots"], 2), (["--format", "zip"], 2)):
         bad = cli("export", "-c", str(rendered.cache_dir), "-o", str(tmp_path / "bad"), *args)
         assert bad.returncode == code and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
+
+
+def test_a_redo_after_the_cache_changed_rewrites_and_removes_what_changed(tmp_path: Path) -> None:
+    cache_dir = _dup_cache(tmp_path, papers=30)
+    options: dict[str, Any] = {"fmt": "webdataset", "fractions": Fractions(0, 0), "shard_size": 20}
+    out = tmp_path / "out"
+    first = export(cache_dir, out, **options)
+    assert first.shards["train"] == 150 // 20 + 1
+    cache = DistributedCacheManager(cache_dir, create=False)
+    for n in range(20, 30):  # the cache lost ten papers
+        cache.entry_path(f"p{n}.json").unlink()
+    redo = export(cache_dir, out, **options)
+    fresh = export(cache_dir, tmp_path / "fresh", **options)
+    assert redo.shards == fresh.shards and redo.shards["train"] == 100 // 20
+    assert _tree(out) == _tree(tmp_path / "fresh")  # surplus shards gone, changed ones rewritten
+    assert 0 < redo.shards_kept < redo.shards["train"]
