@@ -32,6 +32,10 @@ DEFAULT_PREAMBLE: tuple[str, ...] = (
 
 RendererName = Literal["auto", "latex", "mathtext"]
 ExecutorName = Literal["local", "dask", "dask-local"]
+# "native": as the backend writes it (dvipng: 8-bit palette; mathtext: RGBA). "P" palette, "L" 8-bit
+# grey, "RGB", "RGBA": converted (README "Image modes"). Pillow's mode names.
+ImageMode = Literal["native", "P", "L", "RGB", "RGBA"]
+IMAGE_MODES: tuple[ImageMode, ...] = get_args(ImageMode)
 RENDERERS: tuple[RendererName, ...] = get_args(RendererName)
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 Shard = tuple[int, int]  # (I, N): shard I of N
@@ -63,6 +67,8 @@ class RenderSettings:
     batch_size: Positive = 500
     timeout: Seconds = 30.0
     max_pixels: Positive = 25_000_000
+    image_mode: ImageMode = "native"
+    pad_to_multiple: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 1  # grow each image right and down to a multiple
     # Styles (see ``styles``): the looks every item is rendered in, user styles, and how items pick.
     styles: tuple[str, ...] = ("cm",)
     style: tuple[StyleDef, ...] = ()  # [render.style.NAME] tables
@@ -128,6 +134,11 @@ class RenderSettings:
         """
         fields = dataclasses.asdict(self)
         del fields["batch_size"]
+        # Settings added later enter the fingerprint only when not at their default, so that the
+        # caches made before them stay valid.
+        for name, default in _LATER_DEFAULTS.items():
+            if fields[name] == default:
+                del fields[name]
         fields["preamble"] = list(self.preamble)
         # Left at their defaults, the style settings are left out, so that a cache made before they
         # existed stays valid; otherwise the fingerprint holds every style used, as defined.
@@ -139,6 +150,9 @@ class RenderSettings:
             fields["seed"] = self.seed
             fields["dpi_range"] = list(self.dpi_range) if self.dpi_range else None
         return fields
+
+
+_LATER_DEFAULTS: dict[str, Any] = {"image_mode": "native", "pad_to_multiple": 1}
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ def normalise_key(path: str) -> str:
     and ``x/../a.json`` are one key. A relative path stays relative: a cache moves with its corpus."""
     if not path:
         raise InputError("empty path")
+    scheme, sep, rest = path.partition("://")
+    if sep and scheme.isascii() and scheme.isalnum() and len(scheme) > 1:  # a URL: s3://bucket/a/../b
+        return f"{scheme}://{posixpath.normpath(rest)}"
     return posixpath.normpath(path.replace(os.sep, "/"))
 
 
@@ -96,7 +99,8 @@ class InputFingerprint:
 
 
 class ImageRecord(TypedDict):
-    """An item that rendered: ``path`` is the PNG's absolute path."""
+    """An item that rendered: ``path`` is the PNG's absolute path; ``depth`` its baseline's height
+    above the bottom edge, in pixels (absent in entries made before it was recorded)."""
 
     id: str
     path: str
@@ -104,6 +108,7 @@ class ImageRecord(TypedDict):
     height: int
     type: ItemType
     latex: str
+    depth: NotRequired[int]  # pixels below the baseline (for inline placement)
     style: NotRequired[str]  # with several looks (render.styles, a dpi range): the look
     dpi: NotRequired[int]
 

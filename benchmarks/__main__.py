@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import cache_writes, end_to_end, memory, migration, perf, report, resume, styles, tex_corpus
+from benchmarks import cache_writes, end_to_end, export, memory, migration, perf, report, resume, styles, tex_corpus
 from benchmarks.common import ROOT, Section
 
-NAMES = ("tex", "perf", "styles", "writes", "end_to_end", "scaling", "memory", "migration")
+NAMES = ("tex", "perf", "styles", "writes", "end_to_end", "scaling", "memory", "migration", "export")
 
 
 def main() -> None:
@@ -36,6 +36,7 @@ def main() -> None:
         ("scaling", lambda: [end_to_end.run_scaling(work, q)]),
         ("memory", lambda: _memory_and_resume(work, q)),
         ("migration", lambda: [migration.run(work, q)]),
+        ("export", lambda: [export.run(work, q)]),
     ]
     sections: list[Section] = []
     try:

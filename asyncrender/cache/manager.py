@@ -30,6 +30,7 @@ from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
 from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
 from asyncrender.cache.summary import Summary, SummaryBuilder
 from asyncrender.model import CacheEntry, normalise_key
+from asyncrender.storage import posix_folder
 from asyncrender.tempfiles import STALE_TEMP_SECONDS, remove_orphans, write_atomic
 
 log = logging.getLogger("asyncrender")
@@ -68,7 +69,10 @@ class MigrationReport:
 
 class DistributedCacheManager:
     def __init__(self, cache_dir: str | os.PathLike[str], *, fsync: bool = False, create: bool = True) -> None:
-        self.cache_dir = Path(cache_dir)
+        try:
+            self.cache_dir = Path(posix_folder(cache_dir, "the cache folder"))
+        except ValueError as exc:
+            raise CacheFormatError(str(exc)) from None
         self.entries_dir = self.cache_dir / "file_caches"
         self._entries_dir_str = str(self.entries_dir)
         self.fsync = fsync

@@ -33,6 +33,7 @@ from asyncrender.model import STATUSES, Status
 from asyncrender.outputs.failures import entry_failures, error_line
 from asyncrender.run.renderer import AsyncRenderer
 from asyncrender.run.results import RunStats
+from asyncrender.storage import is_url, posix_folder, stat_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
                   "crash-safe per-file cache.")
@@ -53,7 +54,8 @@ def _setup_logging(quiet: bool) -> None:
 def render(
     file_list: Annotated[str, typer.Argument(help="File listing extracted JSON files, one per line; - for stdin.")],
     cache_dir: CacheDir = Path("cache_dir"),
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where PNGs go.")] = Path("rendered"),
+    output_dir: Annotated[str, typer.Option("--output-dir", "-o", help="Where PNGs go (a local or network "
+                                            "folder).")] = "rendered",
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default: CPU count).")] = None,
     resume: Annotated[bool, typer.Option(help="Skip files whose entry is valid for the input and settings.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="With --resume, render failed and partial files again.")] = False,
@@ -63,6 +65,8 @@ def render(
     renderer: Annotated[str | None, typer.Option(help="auto, latex or mathtext.")] = None,
     dpi: Annotated[int | None, typer.Option(help="Resolution of the PNGs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Items per TeX run.")] = None,
+    image_mode: Annotated[str | None, typer.Option(help="native, P, L, RGB or RGBA.")] = None,
+    pad_to_multiple: Annotated[int | None, typer.Option(help="Grow images to a multiple of N pixels.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds one TeX run may take.")] = None,
     executor: Annotated[str | None, typer.Option(help="local, dask or dask-local.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")] = None,
@@ -75,7 +79,8 @@ def render(
     _setup_logging(quiet or as_json)
     try:
         settings = load_config(config).with_overrides(
-            {"renderer": renderer, "dpi": dpi, "batch_size": batch_size, "timeout": timeout},
+            {"renderer": renderer, "dpi": dpi, "batch_size": batch_size, "timeout": timeout,
+             "image_mode": image_mode, "pad_to_multiple": pad_to_multiple},
             {"jobs": jobs, "resume": resume or None, "retry_failed": retry_failed or None,
              "fsync": fsync or None, "executor": executor, "scheduler": scheduler,
              "shard": parse_shard(shard) if shard is not None else None})
@@ -83,11 +88,21 @@ def render(
             import asyncrender.executors.dask_cluster  # noqa: F401  (a ConfigError when Dask is not installed)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
-    if file_list != "-" and not os.path.isfile(file_list):
+    try:
+        posix_folder(cache_dir, "the cache folder (-c)")
+        posix_folder(output_dir, "the output folder (-o)")
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    if is_url(file_list):
+        try:
+            stat_url(file_list)
+        except OSError as exc:
+            raise _fail(f"cannot read the file list: {exc}", 2) from None
+    elif file_list != "-" and not os.path.isfile(file_list):
         raise _fail(f"{file_list}: no such file list", 2)
     if legacy_cache is not None:
         migrate(legacy_cache, cache_dir)
-    code = anyio.run(_render, file_list, cache_dir, output_dir, settings, quiet, as_json, log_file,
+    code = anyio.run(_render, file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file,
                      backend="asyncio", backend_options={"use_uvloop": True})
     raise typer.Exit(code)
 

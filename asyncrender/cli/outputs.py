@@ -18,28 +18,35 @@ from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
 from asyncrender.cache.summary import Summary
 from asyncrender.cli.common import CacheDir, err, fail
 from asyncrender.model import ERROR_KINDS
-from asyncrender.outputs.export import SPLITS, ExportError, Fractions, export
+from asyncrender.outputs.export import DEFAULT_SHARD_SIZE, SHARDED, SPLITS, ExportError, Fractions, export
 from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
 from asyncrender.outputs.gallery import make_gallery
+from asyncrender.storage import StorageError
 
 
 def export_command(
     cache_dir: CacheDir = Path("cache_dir"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder (must be absent or empty).")] = Path(
-        "dataset"),
-    fmt: Annotated[str, typer.Option("--format", help="imagefolder (images + metadata.jsonl per split) "
-                                     "or jsonl (manifests only).")] = "imagefolder",
+    out: Annotated[str, typer.Option("--out", "-o", help="Export folder (absent or empty; for webdataset and "
+                                     "parquet also a URL such as s3://bucket/ds).")] = "dataset",
+    fmt: Annotated[str, typer.Option("--format", help="webdataset (tar shards), parquet (shards with embedded "
+                                     "images), imagefolder (images + metadata.jsonl per split) or jsonl "
+                                     "(manifests only).")] = "imagefolder",
     validation: Annotated[float, typer.Option(help="Share of papers in the validation split.")] = 0.1,
     test: Annotated[float, typer.Option(help="Share of papers in the test split (train: the rest).")] = 0.1,
     seed: Annotated[str, typer.Option(help="Changes which papers go where (same seed, same split).")] = "",
+    dedup: Annotated[bool, typer.Option(help="Export each distinct formula once: in test, else validation, "
+                                        "else train.")] = False,
+    shard_size: Annotated[int, typer.Option(help="Samples per shard (webdataset, parquet).")] = DEFAULT_SHARD_SIZE,
+    shard_bytes: Annotated[str, typer.Option(help="Most PNG bytes per shard, e.g. 500MB or 1GiB.")] = "500MB",
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Export the rendered images as a dataset, split into train/validation/test by paper."""
     try:
-        report = export(cache_dir, out, fmt=fmt, fractions=Fractions(validation, test), seed=seed)
+        report = export(cache_dir, out, fmt=fmt, fractions=Fractions(validation, test), seed=seed, dedup=dedup,
+                        shard_size=shard_size, shard_bytes=parse_bytes(shard_bytes))
     except ExportError as exc:
         raise fail(str(exc), 2) from None
-    except CacheFormatError as exc:
+    except (CacheFormatError, StorageError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"{out}: export failed: {exc}") from None
@@ -50,11 +57,22 @@ def export_command(
     table.add_column("split")
     table.add_column("papers", justify="right")
     table.add_column("images", justify="right")
+    sharded = report.format in SHARDED
+    if sharded:
+        table.add_column("shards", justify="right")
     for split in SPLITS:
-        table.add_row(split, str(report.papers[split]), str(report.images[split]))
-    table.add_row("total", str(sum(report.papers.values())), str(sum(report.images.values())), style="bold")
+        table.add_row(split, str(report.papers[split]), str(report.images[split]),
+                      *([str(report.shards[split])] if sharded else []))
+    table.add_row("total", str(sum(report.papers.values())), str(sum(report.images.values())),
+                  *([str(sum(report.shards.values()))] if sharded else []), style="bold")
+    notes = []
     if report.missing:
-        table.caption = f"{report.missing} images listed in the cache were missing and left out"
+        notes.append(f"{report.missing} images listed in the cache were missing and left out")
+    if report.duplicates:
+        notes.append(f"{report.duplicates} repeated formulas left out (--dedup)")
+    if report.shards_kept:
+        notes.append(f"{report.shards_kept} shards of an earlier run were unchanged and kept")
+    table.caption = "; ".join(notes) or None
     Console().print(table)
 
 
@@ -120,6 +138,21 @@ def gallery_command(
     shown = dict.fromkeys(f"{p.paper_id}/{p.item_id}" for p in picks)
     err.print(f"{out}: {len(picks)} images of {len(shown)} formulas ({', '.join(shown)})",
               highlight=False, soft_wrap=True)
+
+
+def parse_bytes(text: str) -> int:
+    """``500MB``, ``1GiB``, ``1000000`` as bytes (KB, MB, GB: powers of 1000; KiB, MiB, GiB: of 1024)."""
+    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+             "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "k": 10**3, "m": 10**6, "g": 10**9}
+    number = text.strip().rstrip("BbIiKkMmGgTt")
+    unit = text.strip()[len(number):].lower()
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in units or value <= 0:
+        raise ExportError(f"--shard-bytes: {text!r} is not a size (e.g. 500MB, 1GiB, 1000000)")
+    return int(value * units[unit])
 
 
 def summary_table(totals: Summary, cache_dir: Path) -> Table:

@@ -29,6 +29,7 @@ import anyio.to_thread
 from asyncrender.config import ConfigError
 from asyncrender.executors.base import run_files_alone, worker_died
 from asyncrender.model import FileOutcome, ListedFile, RenderJob
+from asyncrender.storage import is_url
 from asyncrender.worker.process import init_worker, render_job
 
 try:
@@ -112,7 +113,7 @@ class DaskRunner:
 def _absolute(job: RenderJob) -> RenderJob:
     """Input paths relative to the orchestrator's folder, made absolute for workers elsewhere (the
     keys stay as listed). ``output_dir`` is absolute already."""
-    files = tuple(ListedFile(f.key, os.path.abspath(f.path)) for f in job.files)
+    files = tuple(ListedFile(f.key, f.path if is_url(f.path) else os.path.abspath(f.path)) for f in job.files)
     return RenderJob(files, job.settings, job.output_dir)
 
 

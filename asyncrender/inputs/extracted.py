@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncrender.model import ITEM_TYPES, InputError, ItemType
+from asyncrender.storage import ObjectStat, StorageError, is_url, open_url, stat_url, storage_errors
 
 EXTRACTED_SUFFIX = "_extracted.json"
 MAX_INPUT_BYTES = 64 << 20
@@ -148,11 +149,14 @@ def _json_type(value: Any) -> str:
             dict: "an object"}.get(type(value), type(value).__name__)
 
 
-def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
+def read_extracted(path: str) -> tuple[bytes, os.stat_result | ObjectStat]:
     """The bytes and stat of an input file, read through one open file descriptor (so they agree).
 
-    Opened non-blocking so that a FIFO among the inputs fails instead of hanging the worker.
+    Opened non-blocking so that a FIFO among the inputs fails instead of hanging the worker. A URL
+    (``s3://...``) is read through fsspec; its stat is the object's size and modification time.
     """
+    if is_url(path):
+        return _read_object(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except IsADirectoryError:
@@ -179,3 +183,14 @@ def read_extracted(path: str) -> tuple[bytes, os.stat_result]:
             return f.read(MAX_INPUT_BYTES + 1), st
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _read_object(url: str) -> tuple[bytes, ObjectStat]:
+    try:
+        st = stat_url(url)
+        if st.st_size > MAX_INPUT_BYTES:
+            raise InputError(f"{url}: {st.st_size} bytes, more than the {MAX_INPUT_BYTES} an input may have")
+        with open_url(url) as f, storage_errors(url, "read it"):
+            return f.read(MAX_INPUT_BYTES + 1), st
+    except StorageError as exc:
+        raise InputError(str(exc)) from None

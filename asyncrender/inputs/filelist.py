@@ -10,22 +10,22 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import aiofiles
 import anyio.to_thread
 
 from asyncrender.model import ListedFile, normalise_key
+from asyncrender.storage import is_url, join, open_binary, open_url, url_parent
 
 # 64 KiB: about 1,600 paths per thread hop, and a small peak (1 MiB chunks cost ~25 MiB more RSS).
 LIST_CHUNK_BYTES = 64 << 10
 
 
 def listed_file(line: str, base_dir: str | None) -> ListedFile:
-    """A path as listed, keyed as listed, read relative to ``base_dir`` (the list's folder)."""
-    key = normalise_key(line)
-    path = line if base_dir is None or os.path.isabs(line) else os.path.join(base_dir, line)
-    return ListedFile(key=key, path=path)
+    """A path as listed, keyed as listed, read relative to ``base_dir`` (the list's folder, a
+    path or a URL)."""
+    return ListedFile(key=normalise_key(line), path=join(base_dir or "", line))
 
 
 def list_lines(text: str) -> list[str]:
@@ -60,7 +60,8 @@ class ListLines:
 
 async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[ListedFile]]:
     """Stream a file list (``-``: standard input) as chunks of ``ListedFile``."""
-    base_dir = None if str(source) == "-" else os.path.dirname(os.fspath(source))
+    text = os.fspath(source)
+    base_dir = None if text == "-" else url_parent(text) if is_url(text) else os.path.dirname(text)
     splitter = ListLines()
     async for chunk in _read_chunks(source):
         lines = splitter.feed(chunk)
@@ -72,6 +73,14 @@ async def read_file_list(source: str | os.PathLike[str]) -> AsyncIterator[list[L
 
 
 async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
+    if is_url(os.fspath(source)):  # object storage: fsspec's blocking reads, in a thread
+        remote = await anyio.to_thread.run_sync(open_url, os.fspath(source))
+        try:
+            while chunk := await anyio.to_thread.run_sync(remote.read, LIST_CHUNK_BYTES):
+                yield chunk
+        finally:
+            await anyio.to_thread.run_sync(remote.close)
+        return
     if str(source) == "-":
         stdin: BinaryIO = sys.stdin.buffer
         # read1: return what the pipe has now, so a slow producer's lines flow through at once.
@@ -87,10 +96,10 @@ async def _read_chunks(source: str | os.PathLike[str]) -> AsyncIterator[bytes]:
 def count_listed(file_list: str) -> int:
     """How many paths a file list names (read as the run reads it; for the progress bar's ETA)."""
     splitter = ListLines(errors="replace")
-    with open(file_list, "rb") as f:
+    with open_binary(file_list) as f:
         return sum(len(splitter.feed(chunk)) for chunk in _file_chunks(f)) + len(splitter.finish())
 
 
-def _file_chunks(f: BinaryIO) -> Iterator[bytes]:
+def _file_chunks(f: IO[bytes]) -> Iterator[bytes]:
     while chunk := f.read(LIST_CHUNK_BYTES):
         yield chunk

@@ -1,158 +1,61 @@
-"""Export a cache as a dataset: a Hugging Face ``imagefolder`` or a JSON-lines manifest.
+"""Export a cache as a dataset: sharded WebDataset or Parquet, a Hugging Face ``imagefolder``, or
+JSON-lines manifests.
 
-Built from cache entries only (never by reading the inputs again). Every image goes to one split,
-``train``, ``validation`` or ``test``, chosen by its *paper*, so that no paper leaks across splits.
-The choice is deterministic: the SHA-256 of ``seed`` and the paper id, read as a number in [0, 1),
-is compared with the fractions. The same cache, fractions and seed give the same export, byte for
-byte (entries are read in a fixed order), and a paper keeps its split as papers are added.
+Built from cache entries only (never by reading the inputs again), one sample per rendered image,
+streamed split by split (``samples``): memory stays flat in the number of samples. Splits are by
+paper (``splits``); ``dedup`` keeps each formula once, in test before validation before train
+(``formulas`` says what makes two formulas one). The same cache and options give the same export,
+byte for byte.
+
+webdataset / parquet (``shards``): ``OUT/{split}-{NNNNN}.tar`` or ``.parquet``, ``shard_size``
+samples each at most (and ``shard_bytes`` of PNG); OUT may be a URL (``s3://bucket/ds``). Each shard
+is published whole; running the same export again resumes it (unchanged shards are kept).
 
 imagefolder (what ``datasets.load_dataset("imagefolder", data_dir=OUT)`` reads)::
 
     OUT/train/metadata.jsonl            {"file_name": "2401.00417/eq1.png", "latex": ..., "paper_id": ...,
-    OUT/train/2401.00417/eq1.png         "item_id": ..., "type": ..., "width": ..., "height": ...}
+    OUT/train/2401.00417/eq1.png         "item_id": ..., "type": ..., "width": ..., "height": ..., ...}
     OUT/validation/...  OUT/test/...
 
 Images are hard-linked (copied when ``OUT`` is on another file system). A split that receives no
 image gets no folder. jsonl: ``OUT/<split>.jsonl`` with the same columns, ``image`` (the absolute
-path of the image where it is) in place of ``file_name``; no image is copied.
-
-The export is built in a temp folder next to ``OUT`` and renamed into place at the end, so ``OUT``
-is either the whole export or absent.
+path of the image where it is) in place of ``file_name``; no image is copied. Both are built in a
+temp folder next to ``OUT`` and renamed into place at the end, so ``OUT`` is either the whole
+export or absent; both need a local ``OUT``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any
 
-from asyncrender.cache.entry import entry_paper_id
 from asyncrender.cache.manager import DistributedCacheManager
-from asyncrender.model import CacheEntry
-from asyncrender.worker.naming import CaseFoldedNames, safe_name
+from asyncrender.outputs import parquet, webdataset
+from asyncrender.outputs.formulas import NORMALISATION_VERSION, SeenFormulas
+from asyncrender.outputs.samples import ExportIndex, Sample, image_name, located, split_samples
+from asyncrender.outputs.shards import ShardWriter, WriteShard
+from asyncrender.outputs.splits import SPLITS, ExportError, Fractions, Split, split_of, split_order, unit_hash
+from asyncrender.outputs.target import ExportTarget
+from asyncrender.storage import is_url, posix_folder
 
 log = logging.getLogger("asyncrender")
 
-SPLITS = ("train", "validation", "test")
-FORMATS = ("imagefolder", "jsonl")
-_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}")
+SHARDED: dict[str, tuple[str, WriteShard]] = {
+    "webdataset": (webdataset.EXTENSION, webdataset.write_shard),
+    "parquet": (parquet.EXTENSION, parquet.write_shard),
+}
+FORMATS = ("imagefolder", "jsonl", *SHARDED)
+DEFAULT_SHARD_SIZE = 5000
+DEFAULT_SHARD_BYTES = 500_000_000
 
-
-class ExportError(ValueError):
-    """The export cannot start (bad fractions, OUT not empty, ...); nothing was written."""
-
-
-# -- the functional core ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fractions:
-    """Shares of papers per split; ``train`` is what validation and test leave."""
-
-    validation: float = 0.1
-    test: float = 0.1
-
-    def __post_init__(self) -> None:
-        for name, value in (("validation", self.validation), ("test", self.test)):
-            if not 0.0 <= value <= 1.0:
-                raise ExportError(f"the {name} fraction must be between 0 and 1, not {value}")
-        if self.validation + self.test > 1.0:
-            raise ExportError(f"validation + test fractions ({self.validation} + {self.test}) exceed 1")
-
-    @property
-    def train(self) -> float:
-        return 1.0 - self.validation - self.test
-
-
-def unit_hash(paper_id: str, seed: str) -> float:
-    """A number in [0, 1) from the paper id and the seed, the same on every machine."""
-    digest = hashlib.sha256(f"{seed}\0{paper_id}".encode("utf-8", "surrogatepass")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def split_of(paper_id: str, fractions: Fractions, seed: str = "") -> str:
-    u = unit_hash(paper_id, seed)
-    if u < fractions.train:
-        return "train"
-    return "validation" if u < fractions.train + fractions.validation else "test"
-
-
-@dataclass(frozen=True)
-class ExportRow:
-    """One image of the export: where it is, the name it gets in its split, and its columns."""
-
-    split: str
-    source: str
-    name: str
-    columns: dict[str, Any]
-
-    def imagefolder_json(self) -> dict[str, Any]:
-        return {"file_name": self.name, **self.columns}
-
-    def manifest_json(self) -> dict[str, Any]:
-        return {"image": self.source, **self.columns}
-
-
-@dataclass
-class NameRegistry:
-    """Keeps names unique within each split, ignoring case (exports are copied to Macs, too).
-
-    A clash can only come from two entries of one paper id; the later one (in the fixed entry
-    order) gets ``-`` and 8 hex digits of its input file key and item id.
-    """
-
-    taken: dict[str, CaseFoldedNames] = field(default_factory=lambda: {s: CaseFoldedNames() for s in SPLITS})
-
-    def claim(self, split: str, name: str, salt: str) -> str:
-        stem, dot, ext = name.rpartition(".")
-        return self.taken[split].claim(stem, dot + ext, salt)
-
-
-def image_name(paper_id: str, image_path: str) -> str:
-    """``<paper>/<item>.png`` from the image's path, safe like the output folder's names."""
-    p = PurePosixPath(image_path.replace(os.sep, "/"))
-    ext = p.suffix if _EXTENSION.fullmatch(p.suffix) else ".png"
-    return f"{safe_name(paper_id)}/{safe_name(p.name[: len(p.name) - len(p.suffix)] or '_')}{ext.lower()}"
-
-
-def entry_rows(entry: CacheEntry, fractions: Fractions, seed: str,
-               names: NameRegistry) -> list[ExportRow]:
-    """The export rows of one entry's images (its failed items are not part of a dataset)."""
-    paper_id = entry_paper_id(entry)
-    split = split_of(paper_id, fractions, seed)
-    rows = []
-    for image in entry.get("images") or []:
-        if not isinstance(image, dict) or not isinstance(image.get("path"), str):
-            continue
-        item_id = image.get("id")
-        columns = {
-            "latex": image.get("latex"),
-            "paper_id": paper_id,
-            "item_id": None if item_id is None else str(item_id),
-            "type": image.get("type"),
-            "width": image.get("width"),
-            "height": image.get("height"),
-        }
-        name = names.claim(split, image_name(paper_id, image["path"]), f"{entry['file']}\0{item_id}")
-        rows.append(ExportRow(split, image["path"], name, columns))
-    return rows
-
-
-def export_rows(entries: Iterable[CacheEntry], fractions: Fractions,
-                seed: str = "") -> Iterator[ExportRow]:
-    names = NameRegistry()
-    for entry in entries:
-        yield from entry_rows(entry, fractions, seed, names)
-
-
-# -- the shell ----------------------------------------------------------------------------------
+__all__ = ["FORMATS", "SPLITS", "ExportError", "ExportReport", "Fractions", "export", "image_name",
+           "split_of", "unit_hash"]
 
 
 @dataclass
@@ -163,29 +66,108 @@ class ExportReport:
     papers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     missing: int = 0
     copied: int = 0
+    duplicates: int = 0  # formulas left out by dedup (exported in an earlier split, or earlier in this one)
+    shards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
+    shards_kept: int = 0  # shards an earlier run of this export wrote, found unchanged
 
     def as_json(self) -> dict[str, Any]:
-        return {"format": self.format, "out": self.out, "images": self.images, "papers": self.papers,
-                "missing_images": self.missing, "copied": self.copied}
+        out = {"format": self.format, "out": self.out, "images": self.images, "papers": self.papers,
+               "missing_images": self.missing, "copied": self.copied, "duplicates": self.duplicates}
+        if self.format in SHARDED:
+            out |= {"shards": self.shards, "shards_kept": self.shards_kept}
+        return out
 
 
 def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fmt: str = "imagefolder",
-           fractions: Fractions | None = None, seed: str = "") -> ExportReport:
-    """Write the export of ``cache_dir`` to ``out`` (absent or empty); see the module docstring."""
+           fractions: Fractions | None = None, seed: str = "", dedup: bool = False,
+           shard_size: int = DEFAULT_SHARD_SIZE, shard_bytes: int = DEFAULT_SHARD_BYTES) -> ExportReport:
+    """Write the export of ``cache_dir`` to ``out``; see the module docstring."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
+        raise ExportError(f"unknown export format {fmt!r} (choose {', '.join(FORMATS)})")
+    if shard_size < 1 or shard_bytes < 1:
+        raise ExportError("--shard-size and --shard-bytes must be at least 1")
     fractions = fractions or Fractions()
-    target = Path(out)
+    try:
+        posix_folder(cache_dir, "the cache folder")
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    out = os.fspath(out)
+    if is_url(out) and fmt not in SHARDED:
+        raise ExportError(f"{out}: {fmt} exports go to a local folder; webdataset and parquet exports "
+                          "may go to object storage")
+    cache = DistributedCacheManager(cache_dir, create=False)
+    samples = _SplitSamples(cache, fractions, seed, dedup)
+    if fmt in SHARDED:
+        extension, write = SHARDED[fmt]
+        options = {"format": fmt, "validation": fractions.validation, "test": fractions.test, "seed": seed,
+                   "dedup": dedup, "normalisation": NORMALISATION_VERSION if dedup else None,
+                   "shard_size": shard_size, "shard_bytes": shard_bytes}
+        target = ExportTarget(out)
+        writer = ShardWriter(target, options, extension, write)
+        report = ExportReport(fmt, str(target))
+        for split, split_iter in samples.splits():
+            report.shards[split] = writer.write_split(split, _counted(_present(split_iter, report), report),
+                                                      shard_size, shard_bytes)
+        writer.finish()
+        report.shards_kept = writer.kept
+    else:
+        report = _export_folder(samples, Path(out), fmt)
+    report.duplicates = samples.seen.dropped if samples.seen else 0
+    return report
+
+
+@dataclass
+class _SplitSamples:
+    cache: DistributedCacheManager
+    fractions: Fractions
+    seed: str
+    dedup: bool
+    seen: SeenFormulas | None = None
+
+    def splits(self) -> Iterator[tuple[Split, Iterator[Sample]]]:
+        index = ExportIndex.build(self.cache, self.fractions, self.seed)
+        self.seen = SeenFormulas() if self.dedup else None
+        for split in split_order(self.dedup):
+            yield split, split_samples(self.cache, index, split, self.seen)
+
+
+def _present(samples: Iterable[Sample], report: ExportReport) -> Iterator[Sample]:
+    """The samples whose PNG is there (with its size and mtime); the others are counted."""
+    for sample in samples:
+        found = located(sample)
+        if found is None:
+            report.missing += 1
+            log.warning("%s: image missing, left out of the export (render again with --resume?)", sample.source)
+            continue
+        yield found
+
+
+def _counted(samples: Iterable[Sample], report: ExportReport) -> Iterator[Sample]:
+    """Count images and papers per split as they pass (a paper's samples are adjacent)."""
+    last = None
+    for sample in samples:
+        yield sample
+        report.images[sample.split] += 1
+        if sample.columns["paper_id"] != last:
+            last = sample.columns["paper_id"]
+            report.papers[sample.split] += 1
+
+
+# -- imagefolder and jsonl: a local folder, renamed into place whole -------------------------------
+
+
+def _export_folder(samples: _SplitSamples, target: Path, fmt: str) -> ExportReport:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"{target}: already exists and is not an empty folder")
-    cache = DistributedCacheManager(cache_dir, create=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     report = ExportReport(fmt, str(target.resolve()))
     try:
-        _write(cache, work, fmt, fractions, seed, report)
+        for split, split_iter in samples.splits():
+            stream = split_iter if fmt == "jsonl" else _present(split_iter, report)
+            _write_split(work, split, fmt, _counted(stream, report), report)
         if target.exists():
             target.rmdir()
         work.rename(target)
@@ -195,46 +177,33 @@ def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fm
     return report
 
 
-def _write(cache: DistributedCacheManager, work: Path, fmt: str, fractions: Fractions, seed: str,
-           report: ExportReport) -> None:
-    files: dict[str, IO[str]] = {}
-    papers: dict[str, set[str]] = {s: set() for s in SPLITS}
+def _write_split(work: Path, split: Split, fmt: str, samples: Iterable[Sample], report: ExportReport) -> None:
+    f: IO[str] | None = None
     try:
-        for row in export_rows(cache.iter_entries(ordered=True), fractions, seed):
+        for sample in samples:
             if fmt == "imagefolder":
-                if not _place_image(row, work / row.split, report):
-                    continue
-                line = row.imagefolder_json()
+                _place_image(sample, work / split, report)
+                line: dict[str, Any] = {"file_name": sample.name, **sample.columns}
             else:
-                line = row.manifest_json()
-            if row.split not in files:
-                path = (work / row.split / "metadata.jsonl" if fmt == "imagefolder"
-                        else work / f"{row.split}.jsonl")
+                line = {"image": sample.source, **sample.columns}
+            if f is None:
+                path = work / split / "metadata.jsonl" if fmt == "imagefolder" else work / f"{split}.jsonl"
                 path.parent.mkdir(exist_ok=True)
-                files[row.split] = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
-            files[row.split].write(json.dumps(line, ensure_ascii=False) + "\n")
-            report.images[row.split] += 1
-            papers[row.split].add(str(row.columns["paper_id"]))
+                f = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
     finally:
-        for f in files.values():
+        if f is not None:
             f.close()
-    report.papers = {s: len(papers[s]) for s in SPLITS}
 
 
-def _place_image(row: ExportRow, split_dir: Path, report: ExportReport) -> bool:
-    """Hard-link (else copy) the image into the split; False when the image is gone."""
-    dest = split_dir / row.name
+def _place_image(sample: Sample, split_dir: Path, report: ExportReport) -> None:
+    """Hard-link (else copy) the image into the split."""
+    dest = split_dir / sample.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        try:
-            os.link(row.source, dest)
-        except FileNotFoundError:
-            raise
-        except OSError:  # another file system, or links not allowed: copy instead
-            shutil.copyfile(row.source, dest)
-            report.copied += 1
+        os.link(sample.source, dest)
     except FileNotFoundError:
-        report.missing += 1
-        log.warning("%s: image missing, left out of the export (render again with --resume?)", row.source)
-        return False
-    return True
+        raise
+    except OSError:  # another file system, or links not allowed: copy instead
+        shutil.copyfile(sample.source, dest)
+        report.copied += 1

@@ -27,12 +27,14 @@ class RenderItem:
 
 @dataclass(frozen=True)
 class ItemOutcome:
-    """What became of one item: an image of ``width`` x ``height`` pixels, or an error."""
+    """What became of one item: an image of ``width`` x ``height`` pixels whose baseline is
+    ``depth`` pixels above its bottom edge (None when the backend cannot tell), or an error."""
 
     width: int = 0
     height: int = 0
     error_kind: ErrorKind | None = None
     message: str | None = None
+    depth: int | None = None
 
     @property
     def ok(self) -> bool:

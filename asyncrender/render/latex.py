@@ -66,7 +66,8 @@ from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
 from asyncrender.model import ITEM_TYPES, ErrorKind
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
-from asyncrender.render.texlog import decide, dvi_pages, parse_log, running_item
+from asyncrender.render.png import finish_png
+from asyncrender.render.texlog import decide, dvi_pages, dvipng_depths, parse_log, running_item
 from asyncrender.render.texsource import (
     document_source,
     estimated_pixels,
@@ -271,10 +272,11 @@ class _Batch:
                 pages[page] = i
         if not pages:
             return
-        cmd = ["dvipng", "-q", "-T", "tight", "-D", str(s.dpi), "--nogs",
+        cmd = ["dvipng", "-q", "-T", "tight", "-D", str(s.dpi), "--nogs", "--depth",
                "-bg", dvipng_colour(s.background), "-fg", dvipng_colour(s.foreground),
                "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{job}p%d.png", f"{job}.dvi"]
         rc, term = _run(cmd, self.workdir, s.timeout, f"{job}.dvipng")
+        depths = dvipng_depths(term, sorted(pages))
         for page, i in pages.items():
             png = self.workdir / f"{job}p{page}.png"
             try:
@@ -284,10 +286,10 @@ class _Batch:
                 msg = f"dvipng made no image (exit {rc}): {term[-300:]}"
                 self.outcomes[i] = ItemOutcome.failed(kind, msg)
                 continue
-            self.outcomes[i] = _publish(data, self.items[i - 1].out_path, s)
+            self.outcomes[i] = _publish(data, self.items[i - 1].out_path, s, depths.get(page))
 
 
-def _publish(data: bytes, out_path: Path, s: RenderSettings) -> ItemOutcome:
+def _publish(data: bytes, out_path: Path, s: RenderSettings, depth: int | None = None) -> ItemOutcome:
     try:
         w, h = png_size(data)
     except ValueError:
@@ -295,13 +297,15 @@ def _publish(data: bytes, out_path: Path, s: RenderSettings) -> ItemOutcome:
     if s.padding:
         data = _pad(data, s.padding, s.background)
         w, h = w + 2 * s.padding, h + 2 * s.padding
+    png = finish_png(data, s, None if depth is None else depth + s.padding)
+    data, w, h, depth = png.data, png.width, png.height, png.depth
     if w * h > s.max_pixels:
         return ItemOutcome.failed("too_large", f"the image is {w}x{h} pixels, over {s.max_pixels}")
     try:
         publish_file(data, out_path)
     except OSError as exc:
         return ItemOutcome.failed("io", f"cannot write {out_path}: {exc.strerror or exc}")
-    return ItemOutcome(width=w, height=h)
+    return ItemOutcome(width=w, height=h, depth=depth)
 
 
 def _pad(data: bytes, padding: int, background: str) -> bytes:

@@ -12,7 +12,8 @@ import io
 from collections.abc import Sequence
 
 from asyncrender.config import RenderSettings
-from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
+from asyncrender.render.base import ItemOutcome, RenderItem, publish_file
+from asyncrender.render.png import finish_png
 
 # Mathtext has no timeout and its parser slows with length (10,000 characters take seconds), so
 # that a hostile item cannot stall a worker, longer items fail as ``too_large`` before parsing.
@@ -37,20 +38,22 @@ class MathtextBackend:
             return ItemOutcome.failed("too_large", f"{len(item.latex)} characters, more than mathtext's "
                                       f"{MAX_LATEX_CHARS}")
         try:
-            data = _draw(item.latex, settings)
+            drawn, depth = _draw(item.latex, settings)
         except ValueError as exc:
             return ItemOutcome.failed("latex", f"mathtext: {' '.join(str(exc).split())}")
-        width, height = png_size(data)
+        png = finish_png(drawn, settings, depth)
+        data, width, height = png.data, png.width, png.height
         if width * height > settings.max_pixels:
             return ItemOutcome.failed("too_large", f"{width}x{height} pixels, over max_pixels {settings.max_pixels}")
         try:
             publish_file(data, item.out_path)
         except OSError as exc:
             return ItemOutcome.failed("io", f"cannot write {item.out_path}: {exc.strerror or exc}")
-        return ItemOutcome(width=width, height=height)
+        return ItemOutcome(width=width, height=height, depth=png.depth)
 
 
-def _draw(latex: str, settings: RenderSettings) -> bytes:
+def _draw(latex: str, settings: RenderSettings) -> tuple[bytes, int]:
+    """The PNG, and its baseline's depth in pixels (plus the padding)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,5 +70,10 @@ def _draw(latex: str, settings: RenderSettings) -> bytes:
     fig.savefig(buf, dpi=settings.dpi, format="png", bbox_inches="tight",
                 pad_inches=settings.padding / settings.dpi, transparent=transparent,
                 facecolor="none" if transparent else settings.background)
-    del text
-    return buf.getvalue()
+    # The text sits on the figure's y = 0 (baseline alignment); the tight image starts at its
+    # extent's bottom (matplotlib lays text out at least as deep as the descent of "lp").
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(settings.dpi)
+    below = -text.get_window_extent(FigureCanvasAgg(fig).get_renderer()).y0  # type: ignore[no-untyped-call]
+    return buf.getvalue(), round(below) + settings.padding

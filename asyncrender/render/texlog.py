@@ -193,3 +193,13 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: RunLog, pages: S
             d.suspects[item_id] = suspects[item_id]
     d.pending = leftovers + unreached + new_suspects[::-1]
     return d
+
+
+_DVIPNG_DEPTH = re.compile(r"depth=(-?\d+)")
+
+
+def dvipng_depths(terminal: str, pages: Sequence[int]) -> dict[int, int]:
+    """Each drawn page's baseline depth in pixels, from ``dvipng --depth``'s output (``depth=N``
+    per page, in the order drawn: ``pages`` ascending). Empty when the counts disagree."""
+    found = [int(m) for m in _DVIPNG_DEPTH.findall(terminal)]
+    return dict(zip(pages, found, strict=True)) if len(found) == len(pages) else {}

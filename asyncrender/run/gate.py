@@ -15,6 +15,7 @@ from asyncrender.cache.entry import Resume, content_matches, resume_decision
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry, ListedFile
 from asyncrender.run.results import FileResult
+from asyncrender.storage import ObjectStat, open_binary
 
 
 class ResumeGate:
@@ -26,7 +27,7 @@ class ResumeGate:
         self._retry_failed = retry_failed
         self._claims: set[str] = set()  # keys this run claimed and has not written yet
 
-    def skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
+    def skip(self, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> FileResult | None:
         """The result of a file not rendered now (its entry is still valid, or it is claimed by
         another live run), or None: then this run holds its claim."""
         done = self._valid_entry(listed, st)
@@ -61,20 +62,23 @@ class ResumeGate:
         self._cache.release_claim(key)
         self._claims.discard(key)
 
-    def _valid_entry(self, listed: ListedFile, st: os.stat_result | None) -> CacheEntry | None:
+    def _valid_entry(self, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> CacheEntry | None:
         entry = self._cache.load_file_cache(listed.key)
         if entry is None or not self._still_valid(entry, listed, st):
             return None
         return entry
 
-    def _still_valid(self, entry: CacheEntry, listed: ListedFile, st: os.stat_result | None) -> bool:
+    def _still_valid(self, entry: CacheEntry, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> bool:
         decision = resume_decision(
             entry, size=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None,
             config_fp=self._config_fp, output_dir=self._output_dir, retry_failed=self._retry_failed)
         if decision is Resume.CHECK_CONTENT:
             try:
-                with open(listed.path, "rb") as f:
-                    return content_matches(entry, hashlib.file_digest(f, "sha256").hexdigest())
+                digest = hashlib.sha256()
+                with open_binary(listed.path) as f:
+                    while block := f.read(1 << 20):
+                        digest.update(block)
+                return content_matches(entry, digest.hexdigest())
             except OSError:
                 return False
         return decision is Resume.SKIP

@@ -35,6 +35,7 @@ from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
+from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
 
 PREPARE_CHUNK = 256
 log = logging.getLogger("asyncrender")
@@ -67,8 +68,8 @@ class AsyncRenderer:
         config = config or Config()
         self.config = config.with_overrides(
             {}, {"jobs": jobs, "resume": resume, "retry_failed": retry_failed, "fsync": fsync})
-        self.cache_dir = Path(cache_dir)
-        self.output_dir = Path(output_dir).resolve()
+        self.cache_dir = Path(posix_folder(cache_dir, "the cache folder"))
+        self.output_dir = Path(posix_folder(output_dir, "the output folder")).resolve()
         self.stats = RunStats()
         self._runner = runner
         self._owns_runner = runner is None
@@ -214,7 +215,8 @@ class AsyncRenderer:
         skipped: list[FileResult] = []
         for listed in chunk:
             try:
-                st: os.stat_result | None = os.stat(listed.path)
+                st: os.stat_result | ObjectStat | None = stat_url(listed.path) if is_url(listed.path) \
+                    else os.stat(listed.path)
             except (OSError, ValueError):
                 st = None
             if self.config.run.resume:

@@ -140,6 +140,8 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, mult
         if result.error_kind is None:
             record: ImageRecord = {"id": item.id, "path": str(target.out_path), "width": result.width,
                                    "height": result.height, "type": item.type, "latex": item.latex}
+            if result.depth is not None:
+                record["depth"] = result.depth
             if multi_look:
                 record |= {"style": image.style, "dpi": image.dpi}
             images.append(record)

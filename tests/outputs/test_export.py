@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,10 @@ import pytest
 from PIL import Image
 
 from asyncrender.cache.manager import DistributedCacheManager
-from asyncrender.outputs.export import (
-    SPLITS,
-    ExportError,
-    Fractions,
-    NameRegistry,
-    entry_rows,
-    export,
-    export_rows,
-    image_name,
-    split_of,
-)
-from tests.support.outputs_cache import PAPERS, Rendered, rendered_cache
+from asyncrender.outputs.export import SPLITS, ExportError, Fractions, export, split_of
+from asyncrender.outputs.formulas import formula_hash
+from asyncrender.outputs.samples import ExportIndex, Sample, image_name, split_samples
+from tests.support.outputs_cache import PAPERS, Rendered, hf_datasets, rendered_cache
 
 
 @pytest.fixture(scope="module")
@@ -64,28 +55,40 @@ def test_bad_fractions_are_refused(validation: float, test: float) -> None:
         Fractions(validation, test)
 
 
-def test_rows_of_one_paper_share_a_split_and_carry_the_columns() -> None:
-    rows = list(export_rows([_entry("2401.1", "a.json", ["eq1", "eq2", "eq3"])], Fractions(0.3, 0.3)))
-    assert len({r.split for r in rows}) == 1
-    assert [r.name for r in rows] == ["2401.1/eq1.png", "2401.1/eq2.png", "2401.1/eq3.png"]
-    assert rows[0].imagefolder_json() == {
-        "file_name": "2401.1/eq1.png", "latex": "x_eq1", "paper_id": "2401.1", "item_id": "eq1",
-        "type": "display", "width": 10, "height": 5}
-    assert rows[0].manifest_json()["image"] == "/r/2401.1/eq1.png"
+def _samples(cache_dir: Path, fractions: Fractions, seed: str = "") -> list[Sample]:
+    cache = DistributedCacheManager(cache_dir, create=False)
+    index = ExportIndex.build(cache, fractions, seed)
+    return [s for split in SPLITS for s in split_samples(cache, index, split)]
 
 
-def test_two_files_of_one_paper_get_distinct_names_even_ignoring_case() -> None:
-    names = NameRegistry()
-    first = entry_rows(_entry("P", "a.json", ["Eq1"]), Fractions(0, 0), "", names)
-    second = entry_rows(_entry("P", "b.json", ["eq1"], folder="/other"), Fractions(0, 0), "", names)
-    assert first[0].name == "P/Eq1.png"
-    assert second[0].name.startswith("P/eq1-") and second[0].name.endswith(".png")
+def test_samples_of_one_paper_share_a_split_and_carry_the_columns(tmp_path: Path) -> None:
+    DistributedCacheManager(tmp_path).save_file_cache("a.json", _entry("2401.1", "a.json", ["eq1", "eq2", "eq3"]))
+    samples = _samples(tmp_path, Fractions(0.3, 0.3))
+    assert len({s.split for s in samples}) == 1
+    assert [s.name for s in samples] == ["2401.1/eq1.png", "2401.1/eq2.png", "2401.1/eq3.png"]
+    assert samples[0].columns == {
+        "latex": "x_eq1", "paper_id": "2401.1", "item_id": "eq1", "type": "display", "width": 10, "height": 5,
+        "depth": None, "formula_hash": formula_hash("x_eq1", "display")}
+    assert samples[0].source == "/r/2401.1/eq1.png"
+    assert len({s.key for s in samples}) == 3 and all("." not in s.key and "/" not in s.key for s in samples)
 
 
-def test_entry_without_paper_id_uses_its_key_and_names_stay_safe() -> None:
-    rows = list(export_rows([_entry(None, "../x y.json", ["a b"])], Fractions(0, 0)))
-    assert rows[0].columns["paper_id"] == "../x y.json"
-    folder, name = rows[0].name.split("/")
+def test_two_files_of_one_paper_get_distinct_names_even_ignoring_case(tmp_path: Path) -> None:
+    cache = DistributedCacheManager(tmp_path)
+    cache.save_file_cache("a.json", _entry("P", "a.json", ["Eq1"]))
+    cache.save_file_cache("b.json", _entry("P", "b.json", ["eq1"], folder="/other"))
+    cache.save_file_cache("c.json", _entry("p", "c.json", ["EQ1"], folder="/third"))  # another paper, case twin
+    names = sorted(s.name for s in _samples(tmp_path, Fractions(0, 0)))
+    assert len({n.casefold() for n in names}) == 3
+    assert "P/Eq1.png" in names
+    assert all(n.endswith(".png") for n in names)
+
+
+def test_entry_without_paper_id_uses_its_key_and_names_stay_safe(tmp_path: Path) -> None:
+    DistributedCacheManager(tmp_path).save_file_cache("../x y.json", _entry(None, "../x y.json", ["a b"]))
+    (sample,) = _samples(tmp_path, Fractions(0, 0))
+    assert sample.columns["paper_id"] == "../x y.json"
+    folder, name = sample.name.split("/")
     assert ".." not in folder and " " not in folder + name and name.endswith(".png")
     assert image_name("p", "/x/weird.name.PNG") == "p/weird.name.png"
 
@@ -93,18 +96,9 @@ def test_entry_without_paper_id_uses_its_key_and_names_stay_safe() -> None:
 # -- real exports ---------------------------------------------------------------------------------
 
 
-def _datasets() -> Any:
-    # Offline: the library must not reach the network (set before its first import reads them).
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    datasets = pytest.importorskip("datasets")
-    datasets.disable_progress_bars()
-    return datasets
-
-
 def _load_imagefolder(out: Path, hf_cache: Path) -> Any:
     # A private cache_dir: nothing lands in the user's ~/.cache.
-    return _datasets().load_dataset("imagefolder", data_dir=str(out), cache_dir=str(hf_cache))
+    return hf_datasets().load_dataset("imagefolder", data_dir=str(out), cache_dir=str(hf_cache))
 
 
 def test_imagefolder_export_loads_with_datasets(rendered: Rendered, tmp_path: Path) -> None:
@@ -122,11 +116,13 @@ def test_imagefolder_export_loads_with_datasets(rendered: Rendered, tmp_path: Pa
     for split in present:
         ds = loaded[split]
         assert ds.num_rows == report.images[split]
-        assert set(ds.column_names) == {"image", "latex", "paper_id", "item_id", "type", "width", "height"}
+        assert set(ds.column_names) == {"image", "latex", "paper_id", "item_id", "type", "width", "height",
+                                        "depth", "formula_hash"}
         for row in ds:
             source = images[(row["paper_id"], row["item_id"])]
             assert row["latex"] == source["latex"] and row["type"] == source["type"]
             assert row["image"].size == (row["width"], row["height"]) == (source["width"], source["height"])
+            assert row["depth"] == source["depth"] and row["formula_hash"] == formula_hash(row["latex"], row["type"])
             with Image.open(source["path"]) as original:
                 assert row["image"].tobytes() == original.tobytes()
             assert paper_split.setdefault(row["paper_id"], split) == split  # a paper in one split only
@@ -159,7 +155,7 @@ def test_jsonl_manifest_points_at_the_images_where_they_are(rendered: Rendered, 
         assert Path(row["image"]).is_file() and Path(row["image"]).is_relative_to(rendered.output_dir)
         assert "file_name" not in row
     # As the README says: the json loader, then the image column cast to images.
-    datasets = _datasets()
+    datasets = hf_datasets()
     loaded = datasets.load_dataset("json", data_dir=str(out), cache_dir=str(tmp_path / "hf"))
     for split, split_rows in rows.items():
         ds = loaded[split].cast_column("image", datasets.Image())

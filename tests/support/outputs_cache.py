@@ -10,8 +10,10 @@ that is not a safe file name; one file is not JSON (the whole file fails).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,12 @@ def rendered_cache(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
         _session["cache"] = Rendered(root, list_file, r.cache_dir, r.output_dir, r.log_file, proc.stderr)
     return _session["cache"]
 
+
+
+def hf_datasets() -> Any:
+    """The real ``datasets`` library, offline (it must not reach the network), quiet."""
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")  # before its first import reads them
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    return datasets
