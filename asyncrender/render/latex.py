@@ -52,6 +52,7 @@ import functools
 import hashlib
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -64,22 +65,44 @@ from pathlib import Path
 
 from asyncrender.config import RenderSettings
 from asyncrender.render.base import ITEM_TYPES, ItemOutcome, RenderItem, png_size, publish_file
-from asyncrender.render.texlog import decide, dvi_pages, parse_log, running_item
+from asyncrender.render.texlog import TexLog, decide, dvi_pages, parse_log, running_item
 from asyncrender.render.texsource import (
     document_source,
     dvipng_colour,
+    encode_item,
     estimated_pixels,
     format_key,
-    item_file_name,
-    item_file_text,
     preamble_source,
     rgba,
 )
 
 MAX_ROUNDS = 4
-_NONCE = secrets.token_hex(4)  # per process: items cannot forge the log markers
 _formats: dict[str, Path | None] = {}
-USE_FORMAT = True  # the benchmark turns it off to measure
+JOB = ".ar"  # a dot name: kpathsea's paranoid mode lets TeX write it but no item open it
+MAIN = "main.tex"  # a FIFO, unlinked as soon as TeX has opened it
+
+# Items whose text names a primitive that acts globally without \global and is not traced by
+# \tracingassigns (font parameters, hyphenation, files, specials, interaction, randomness...), or a
+# way to build such a name (\csname, catcode changes, ^^ notation, re-tokenising): such an item
+# is rendered in a TeX run of its own, so whatever it does cannot reach another item.
+_UNTRACED = (
+    r"csname|begincsname|ifcsname|lowercase|uppercase|scantokens|pdfprimitive|primitive|fontdimen|hyphenchar"
+    r"|skewchar|hyphenation|patterns|special|shipout|openin|openout|closein|closeout|read|readline|input"
+    r"|include|InputIfFileExists|endinput|interactionmode|batchmode|nonstopmode|scrollmode|errorstopmode"
+    r"|catcode|makeatletter|makeatother|ExplSyntaxOn|UseName|pagecolor|deadcycles|insertpenalties"
+    r"|pagegoal|pagetotal|pagedepth|pagestretch|pageshrink|pdfsetrandomseed|pdfuniformdeviate"
+    r"|pdfnormaldeviate|pdfresettimer|pdfelapsedtime|everyeof|immediate|write|message|errmessage"
+    r"|show\w*|tracing\w*|aftergroup|afterassignment|futurelet|output|globaldefs|pdf\w*"
+)
+_ISOLATE = re.compile(
+    rf"\\(?:{_UNTRACED})(?![A-Za-z])|\^\^|(?:fontdimen|hyphenchar|skewchar|hyphenation|csname|primitive)"
+    rf"|\\(?:begin|end)(?![A-Za-z])(?!\s*\{{[A-Za-z*]+\}})|\\(?:begin|end)\s*\{{(?:{_UNTRACED})\}}"
+)
+
+
+def needs_own_run(latex: str) -> bool:
+    """True for an item that is rendered in a TeX run of its own (see ``_UNTRACED``)."""
+    return _ISOLATE.search(latex) is not None
 
 
 @functools.cache
@@ -100,13 +123,35 @@ def _sandbox_env(workdir: Path) -> dict[str, str]:
         HOME=str(workdir), TEXMFOUTPUT=str(workdir), TEXMFVAR=str(workdir / ".texmf-var"),
         openin_any="p", openout_any="p", shell_escape="f",
         max_print_line="100000", error_line="254", half_error_line="238", LC_ALL="C",
+        SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1",  # \time, \day, \year and the DVI's date: fixed
     )
     return env
 
 
-def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tuple[int | None, str]:
-    """Run ``cmd`` in its own process group; ``(None, terminal)`` if it timed out (group killed)."""
+def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
+         feed: bytes | None = None) -> tuple[int | None, str]:
+    """Run ``cmd`` in its own process group; ``(None, terminal)`` if it timed out (group killed).
+
+    With ``feed``, ``MAIN`` is a FIFO that a thread fills with ``feed`` once TeX has opened it,
+    and unlinks at that moment: no item can open the main document (it holds the other items and
+    the markers' nonce).
+    """
     term = workdir / stdout_name
+    fifo = workdir / MAIN
+    writer: threading.Thread | None = None
+    if feed is not None:
+        os.mkfifo(fifo, 0o600)
+
+        def write() -> None:
+            try:
+                with open(fifo, "wb") as f:  # returns once TeX has opened its end
+                    fifo.unlink()
+                    f.write(feed)
+            except OSError:  # TeX died or was killed before reading it all
+                pass
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -126,6 +171,13 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tup
             timer.cancel()
         if expired.is_set():
             rc = None
+    if writer is not None:
+        if writer.is_alive():  # TeX never opened the FIFO: open it here so that the writer ends
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(5)
+        with contextlib.suppress(OSError):
+            fifo.unlink()
     return rc, term.read_text("latin-1")
 
 
@@ -158,8 +210,6 @@ def _format_for(settings: RenderSettings) -> Path | None:
     Built once and kept on disk, keyed by the preamble, the font size and TeX's version, so a new
     worker or a new run finds it ready; written by rename, so concurrent builders never clash.
     """
-    if not USE_FORMAT:
-        return None
     key = f"{format_key(settings)}-{hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]}"
     if key in _formats:
         return _formats[key]
@@ -204,27 +254,19 @@ class _Batch:
     fmt: Path | None
     outcomes: dict[int, ItemOutcome]
     runs: int = 0
+    nonce: str = ""
+    _terminal: str = ""  # the last latex run's terminal output
 
     def process(self, ids: list[int], suspects: dict[int, str]) -> None:
         pending, rounds = ids, 0
         while pending:
             rounds += 1
             if rounds > MAX_ROUNDS and len(pending) > 1:
-                half = len(pending) // 2
-                self.process(pending[:half], {i: m for i, m in suspects.items() if i in pending[:half]})
-                self.process(pending[half:], {i: m for i, m in suspects.items() if i in pending[half:]})
+                self._halve(pending, suspects)
                 return
-            self.runs += 1
-            job = f"r{self.runs}"
-            types = [(i, self.items[i - 1].type) for i in pending]
-            src = document_source(types, self.settings, _NONCE, with_preamble=self.fmt is None)
-            (self.workdir / f"{job}.tex").write_text(src, encoding="utf-8")
-            cmd = ["latex", "-no-shell-escape", "-interaction=nonstopmode", f"-jobname={job}"]
-            if self.fmt is not None:
-                cmd.append(f"-fmt={self.fmt}")
-            rc, term = _run([*cmd, f"{job}.tex"], self.workdir, self.settings.timeout, f"{job}.out")
-            if rc is None:
-                culprit = running_item(term, _NONCE)
+            run = self._run(pending)
+            if run is None:  # timed out
+                culprit = running_item(self._terminal, self.nonce)
                 if culprit in pending or len(pending) == 1:
                     culprit = culprit if culprit in pending else pending[0]
                     self.outcomes[culprit] = ItemOutcome.failed(
@@ -232,33 +274,78 @@ class _Batch:
                     pending = [i for i in pending if i != culprit]
                     suspects.pop(culprit, None)
                     continue
-                half = len(pending) // 2
-                self.process(pending[:half], {i: m for i, m in suspects.items() if i in pending[:half]})
-                self.process(pending[half:], {i: m for i, m in suspects.items() if i in pending[half:]})
+                self._halve(pending, suspects)
                 return
-            log_path = self.workdir / f"{job}.log"
-            log = parse_log(log_path.read_text("latin-1") if log_path.exists() else term, _NONCE)
+            rc, log, pages = run
             if log.preamble_errors:
                 for i in pending:
-                    msg = "error in the preamble:\n" + log.preamble_errors[0]
-                    self.outcomes[i] = ItemOutcome.failed("latex", msg)
+                    self.outcomes[i] = ItemOutcome.failed("latex", "error in the preamble:\n" + log.preamble_errors[0])
                 return
-            try:
-                pages = dvi_pages((self.workdir / f"{job}.dvi").read_bytes())
-            except (OSError, ValueError):
-                pages = []
+            last = max((r.pages or 0 for r in log.items.values()), default=0)
+            forged = log.forged or (None if len(pages) == last else "pages shipped outside the previews")
+            if forged:
+                # Something in this run wrote marker-like text or pages of its own: nothing of it
+                # is trusted. Halving finds the item; alone, it fails.
+                if len(pending) == 1:
+                    self.outcomes[pending[0]] = ItemOutcome.failed(
+                        "latex", f"the item interferes with the renderer's log or pages ({forged})")
+                    return
+                self._halve(pending, suspects)
+                return
             d = decide(pending, suspects, log, pages)
             for i, msg in d.failed.items():
                 self.outcomes[i] = ItemOutcome.failed("latex", msg)
             if d.accepted:
-                self._draw(job, {i: (p, log.items[i].dims[0]) for i, p in d.accepted.items()})
-            if not d.accepted and not d.failed and d.pending == pending and not d.suspects:
+                self._draw({i: (p, log.items[i].dims or (0, 0, 0)) for i, p in d.accepted.items()})
+            for i in d.alone:
+                self.process([i], {})
+            if not d.accepted and not d.failed and not d.alone and d.pending == pending and not d.suspects:
                 for i in pending:  # nothing started: TeX failed before the first item
-                    self.outcomes[i] = ItemOutcome.failed("crash", f"latex exited with {rc}: {term[-500:]}")
+                    self.outcomes[i] = ItemOutcome.failed("crash", f"latex exited with {rc}: {self._terminal[-500:]}")
                 return
             pending, suspects = d.pending, d.suspects
 
-    def _draw(self, job: str, accepted: dict[int, tuple[int, tuple[int, int, int]]]) -> None:
+    def _halve(self, pending: list[int], suspects: dict[int, str]) -> None:
+        half = len(pending) // 2
+        for part in (pending[:half], pending[half:]):
+            self.process(part, {i: m for i, m in suspects.items() if i in part})
+
+    def _run(self, ids: list[int]) -> tuple[int, TexLog, list[tuple[int, int]]] | None:
+        """One latex run of ``ids`` in a cleaned work dir; None if it timed out."""
+        self._clean()
+        self.runs += 1
+        entries = [(i, self.items[i - 1].type, self.items[i - 1].latex) for i in ids]
+        src = document_source(entries, self.settings, self.nonce, with_preamble=self.fmt is None)
+        cmd = ["latex", "-no-parse-first-line", "-no-shell-escape", "-interaction=nonstopmode", f"-jobname={JOB}"]
+        if self.fmt is not None:
+            cmd.append(f"-fmt={self.fmt}")
+        rc, self._terminal = _run([*cmd, MAIN], self.workdir, self.settings.timeout, f"{JOB}.out",
+                                  feed=src.encode("utf-8"))
+        if rc is None:
+            return None
+        log_path = self.workdir / f"{JOB}.log"
+        text = log_path.read_text("latin-1") if log_path.exists() else self._terminal
+        lines = {}
+        for i, _kind, latex in entries:
+            parts = encode_item(latex).split("\n")
+            lines[i] = (len(parts), parts[-1])
+        log = parse_log(text, self.nonce, ids, lines)
+        try:
+            pages = dvi_pages((self.workdir / f"{JOB}.dvi").read_bytes())
+        except (OSError, ValueError):
+            pages = []
+        return rc, log, pages
+
+    def _clean(self) -> None:
+        """Empty the work dir: whatever a run left (its own files, files an item wrote) is gone."""
+        for p in self.workdir.iterdir():
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def _draw(self, accepted: dict[int, tuple[int, tuple[int, int, int]]]) -> None:
         s = self.settings
         pages: dict[int, int] = {}
         for i, (page, (ht, dp, wd)) in accepted.items():
@@ -273,10 +360,10 @@ class _Batch:
             return
         cmd = ["dvipng", "-q", "-T", "tight", "-D", str(s.dpi), "--nogs",
                "-bg", dvipng_colour(s.background), "-fg", dvipng_colour(s.foreground),
-               "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{job}p%d.png", f"{job}.dvi"]
-        rc, term = _run(cmd, self.workdir, s.timeout, f"{job}.dvipng")
+               "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{JOB}p%d.png", f"{JOB}.dvi"]
+        rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng")
         for page, i in pages.items():
-            png = self.workdir / f"{job}p{page}.png"
+            png = self.workdir / f"{JOB}p{page}.png"
             try:
                 data = png.read_bytes()
             except OSError:
@@ -331,8 +418,13 @@ def _tool_versions() -> str:
     return "; ".join(parts)
 
 
+@dataclass
 class LatexBackend:
-    name = "latex"
+    """The latex backend. ``use_format=False`` loads the preamble in every run instead of using a
+    precompiled format (the benchmark and the tests compare both)."""
+
+    use_format: bool = True
+    name: str = "latex"
 
     def version(self) -> str:
         """latex's and dvipng's version lines (cached)."""
@@ -346,7 +438,7 @@ class LatexBackend:
                 outcomes[k] = ItemOutcome.failed("input", f"unknown item type {item.type!r}")
             else:
                 good.append(k)
-        fmt = _format_for(settings) if good else None
+        fmt = _format_for(settings) if good and self.use_format else None
         # Equal batches of at most batch_size: 600 items make 3 x 200, not 250 + 250 + 100.
         size = math.ceil(len(good) / max(1, math.ceil(len(good) / settings.batch_size))) if good else 1
         for start in range(0, len(good), size):
@@ -360,15 +452,18 @@ class LatexBackend:
 def render_batch(
     items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None
 ) -> list[ItemOutcome]:
-    """One TeX batch in a private temp dir (removed afterwards); one outcome per item."""
+    """One TeX batch in a private temp dir (removed afterwards); one outcome per item.
+
+    Items that ``needs_own_run`` are rendered each in a run of its own, after the others."""
     workdir = Path(tempfile.mkdtemp(prefix="asyncrender-tex-", dir=scratch_root()))
     try:
-        for i, item in enumerate(items, start=1):
-            (workdir / item_file_name(i)).write_text(item_file_text(item.latex), encoding="utf-8")
-        batch = _Batch(items, settings, workdir, fmt, {})
-        batch.process(list(range(1, len(items) + 1)), {})
-        return [batch.outcomes.get(i, ItemOutcome.failed("crash", "no outcome"))
-                for i in range(1, len(items) + 1)]
+        batch = _Batch(items, settings, workdir, fmt, {}, nonce=secrets.token_hex(8))
+        ids = list(range(1, len(items) + 1))
+        own = [i for i in ids if needs_own_run(items[i - 1].latex)]
+        batch.process([i for i in ids if i not in set(own)], {})
+        for i in own:
+            batch.process([i], {})
+        return [batch.outcomes.get(i, ItemOutcome.failed("crash", "no outcome")) for i in ids]
     except OSError as exc:
         return [ItemOutcome.failed("io", f"temp dir: {exc}") for _ in items]
     finally:
