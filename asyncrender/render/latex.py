@@ -281,8 +281,8 @@ class _Batch:
                 for i in pending:
                     self.outcomes[i] = ItemOutcome.failed("latex", "error in the preamble:\n" + log.preamble_errors[0])
                 return
-            last = max((r.pages or 0 for r in log.items.values()), default=0)
-            forged = log.forged or (None if len(pages) == last else "pages shipped outside the previews")
+            shipped = sum(r.pages or 0 for r in log.items.values())
+            forged = log.forged or (None if len(pages) == shipped else "pages shipped outside the previews")
             if forged:
                 # Something in this run wrote marker-like text or pages of its own: nothing of it
                 # is trusted. Halving finds the item; alone, it fails.

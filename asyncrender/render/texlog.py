@@ -13,32 +13,32 @@ from dataclasses import dataclass, field
 
 # TeX errors that stop the run: whatever follows in the batch was never typeset.
 FATAL_MARKERS = ("Emergency stop", "TeX capacity exceeded", "job aborted", "Fatal error occurred")
-# Errors that may depend on what other items of the run used up (memory, fonts, the hash table):
-# such an item is confirmed only alone.
-RESOURCE_MARKERS = ("TeX capacity exceeded", "Not enough room left", "Font memory", "font memory")
+# Errors that may depend on what other items of the run used up (memory, fonts, the hash table,
+# math alphabets): such an item is confirmed only alone.
+RESOURCE_MARKERS = ("TeX capacity exceeded", "Not enough room left", "Font memory", "font memory",
+                    "Too many math alphabets")
 _CONTEXT_LINES = 8
 _STATE = r"S\d+\.\d+\.[vmh]\.\d+"
 
-# Global assignments that cannot change a later item:
-# * harness state, reset before every item or only read by the harness (``\count1``, the
-#   registers named in the ``[ARC ...]`` line: every LaTeX counter, the page and snippet counts);
-# * scratch that LaTeX and amsmath always write before they read it, within one command
-#   (``\if@ignore`` is also reset before every item);
-# * NFSS's caches and global math-font settings: they are a function of their name / of the current
-#   size, which NFSS checks (``\glb@currsize``) before every use; NFSS writes them with
-#   ``\escapechar=-1``, so they print without a backslash (an item's own ``\global\textfont`` prints
-#   with one and is not on this list).
+# Global assignments that cannot change a later item, besides those to names that ``\AR@reset``
+# assigns before every item (read from the log, see ``texsource``):
+# * the page label ``\count1`` (set before every item);
+# * scratch that LaTeX and amsmath always write before they read it, within one command;
+# * NFSS's caches, a function of their name: font identifiers (``\OT1/cmr/m/n/12``), loaded
+#   families (``\OT1+cmr``), math alphabets and versions allocated on first use (``\mathbf ``,
+#   ``\mv@normal``; an item that runs out of math alphabets is confirmed alone, see above), and the
+#   math fonts of families allocated on first use (``textfont6``: NFSS writes with
+#   ``\escapechar=-1``; ``\AR@reset`` sets every family again before the next item).
 _HARMLESS = re.compile(
-    r"\\count1|\\if@ignore|\\ifgtest@|\\if@eqnsw|\\macc@(nucleus|tmp|kerna|kernb|depth|skewchar|delta|sym)"
-    r"|\\meaning@|\\thedots@|\\box[13579]|\\dimen[13579]|\\skip[13579]|\\toks[13579]|\\reserved@[a-f]"
-    r"|\\@tempboxa|\\df@label|\\tf@size|\\sf@size|\\ssf@size|\\glb@currsize|\\font@name|\\mv@normal|\\mv@bold"
-    r"|(?:text|script|scriptscript)font\d+|glb@currsize|font@name|math[a-z]+ ?|[A-Za-z0-9]+/[^=\s]*"
+    r"\\count1|\\if@ignore|\\ifgtest@|\\if@eqnsw|\\macc@[a-z]+|\\meaning@@?|\\thedots@|\\@thefnmark"
+    r"|\\field@lengths|\\@gtempa"
+    r"|\\reserved@[a-f]|\\font@name|font@name|\\math[A-Za-z]+ |\\mv@[A-Za-z]+|\\?[A-Za-z0-9]+[/+][^=\s]*"
+    r"|(?:text|script|scriptscript)font\d+"
 )
 _MARKERS = (
     r"\[ARB{nonce} (?P<b>\d+) (?P<bs>{state})\]"
     r"|\[ARE{nonce} (?P<e>\d+) (?P<pages>-?\d+) (?P<ht>-?\d+) (?P<dp>-?\d+) (?P<wd>-?\d+)\]"
     r"|\[AR(?P<pq>[PQ]) (?P<ps>{state}):(?P<env>[^\]\n]*)\]"
-    r"|\[ARC (?P<regs>[^\]\n]*)\]"
     r"|\{{globally changing (?P<g>\\?.[^=\n]*)="
     r"|\{{(?:globally )?changing (?P<t>\\tracingassigns)="
     r"|^\\openout(?P<o>\d+) = "
@@ -135,7 +135,6 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
     cur_pos = -1
     fatal = False
     forged: str | None = None
-    seen_regs = False
     pattern = re.compile(_MARKERS.format(nonce=re.escape(nonce), state=_STATE), re.MULTILINE)
     for m in pattern.finditer(text):
         kind = m.lastgroup
@@ -167,12 +166,9 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
                 forged = forged or "an end-of-text marker before the start-of-text marker"
             else:
                 current.post_state = state
-        elif m.group("regs") is not None:
-            if seen_regs or current is not None:
-                forged = forged or "the register list twice"
-            seen_regs = True
-            harmless.update(m.group("regs").split())
         elif kind in ("g", "t", "o"):
+            if current is None and kind == "g" and not items:  # \ARsnap's run of \AR@reset
+                harmless.add(m.group("g"))
             if current is None or current.ended or current.taint:
                 continue  # the harness's own (before the first item, between items)
             if kind == "g":
@@ -279,9 +275,10 @@ class Decision:
     alone: list[int] = field(default_factory=list)  # to be confirmed in a run of their own
 
 
-def item_errors(rep: ItemLog, own: Sequence[int], pages: Sequence[tuple[int, int]], item_id: int,
-                previous_pages: int) -> list[str]:
-    """The item's failures in its run, most telling first (empty: it rendered)."""
+def item_errors(rep: ItemLog, own: Sequence[int], shipped_before: int, pages: Sequence[tuple[int, int]]
+                ) -> list[str]:
+    """The item's failures in its run, most telling first (empty: it rendered). ``own`` are the
+    DVI pages labelled with its id; ``shipped_before`` the preview pages of the items before it."""
     errors = list(rep.errors)
     if not errors and rep.pre_state is not None and rep.post_state is None and rep.ended:
         errors.append("the item's text did not end normally (\\everyeof or \\endinput changed)")
@@ -294,9 +291,9 @@ def item_errors(rep: ItemLog, own: Sequence[int], pages: Sequence[tuple[int, int
         errors.append("TeX stopped inside this item (it ended the document or the run)")
     if not errors and rep.pre_state is None:
         errors.append("the item did not begin normally")
-    if not errors and (len(own) != 1 or rep.pages != previous_pages + 1 or rep.pages != own[0]):
+    if not errors and (len(own) != 1 or rep.pages != 1 or own[0] != shipped_before + 1):
         errors.append(f"the item made {len(own)} pages instead of one")
-    if not errors and pages[own[0] - 1][0] != own[0]:
+    if not errors and pages[own[0] - 1][0] != own[0]:  # dvipng's -pp selects pages by \count0
         errors.append("the page numbering went wrong at this item")
     return errors
 
@@ -329,15 +326,14 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: TexLog, pages: S
     unreached: list[int] = []
     new_suspects: list[int] = []
     tainted = False
-    previous_pages = 0
+    shipped = 0
     for item_id in order:
         rep = log.items.get(item_id)
         if rep is None:
             unreached.append(item_id)
             continue
-        errors = item_errors(rep, owners.get(item_id, []), pages, item_id, previous_pages)
-        if rep.pages is not None:
-            previous_pages = rep.pages
+        errors = item_errors(rep, owners.get(item_id, []), shipped, pages)
+        shipped += rep.pages or 0
         trusted = not tainted and (item_id == started[0] or rep.start_state == baseline)
         tainted = tainted or rep.taint is not None
         if trusted:

@@ -19,14 +19,21 @@ Layout of a batch:
 * Each item is one line of the main document (plus its own extra lines):
 
   ``\\message{[ARB<nonce> id S..]}`` start marker with TeX's state (group level, conditional level,
-  mode, group type), then ``\\ARpre{id}``: reset what LaTeX keeps globally (every counter of
-  ``\\cl@@ckpt`` to its value at ``\\begin{document}``, the page counter ``\\count1`` := id, labels,
-  interaction mode, open read/write streams), ``\\begin{preview}\\begingroup``, the math wrapper,
+  mode, group type), then ``\\ARpre{id}``: reset what LaTeX keeps globally (``\\AR@reset``: every
+  counter of ``\\cl@@ckpt`` to its value at ``\\begin{document}``, amsmath's label and ``\\over``
+  bookkeeping, NFSS's global math fonts and what ``\\every@math@size`` derives from them, recomputed;
+  also the page label ``\\count1`` := id, the interaction mode, open read/write streams),
+  ``\\begin{preview}\\begingroup``, the math wrapper,
   ``\\ARitem <text>^^B``: ``[ARP state]``, assignment tracing on, the item, ``[ARQ state]``
   (from ``\\everyeof``: the state as the item's text ends, to compare with ``ARP``), the wrapper's
   end, ``\\endgroup\\end{preview}``, a flush of a pending ``\\afterassignment``, the end marker
-  ``[ARE<nonce> id pages ht dp wd]`` (pages shipped so far and the last preview box, in sp) and
+  ``[ARE<nonce> id pages ht dp wd]`` (preview pages the item shipped and the last box, in sp) and
   tracing off.
+
+  ``\\ARsnap``, right after ``\\begin{document}``, records the counters, runs ``\\@begindvi`` once
+  (so no item's page is "the first page") and runs ``\\AR@reset`` once with tracing on: every name
+  it assigns globally is reset before every item, so an item's global change to one of them cannot
+  reach the next item (``texlog`` reads that list from the log).
 
   The nonce exists only as literal text of the main document, which no item can open, never in a
   macro; the parser (``texlog``) also requires every marker exactly once and in order.
@@ -61,11 +68,42 @@ _HARNESS = r"""\usepackage{longtable}
 \def\ARistate{\ARstate:\detokenize\expandafter{\@currenvir}}
 \def\AR@streams{\closein0 \closein1 \closein2 \closein3 \closein4 \closein5 \closein6 \closein7 \closein8 \closein9 \closein10 \closein11 \closein12 \closein13 \closein14 \closein15 %
   \immediate\closeout0 \immediate\closeout1 \immediate\closeout2 \immediate\closeout3 \immediate\closeout4 \immediate\closeout5 \immediate\closeout6 \immediate\closeout7 \immediate\closeout8 \immediate\closeout9 \immediate\closeout10 \immediate\closeout11 \immediate\closeout12 \immediate\closeout13 \immediate\closeout14 \immediate\closeout15 }
-\def\ARsnap{\begingroup\def\@elt##1{\global\csname c@##1\endcsname\the\csname c@##1\endcsname
-  \relax}\xdef\AR@ckpt{\cl@@ckpt}\def\@elt##1{\expandafter\meaning\csname c@##1\endcsname\space}%
-  \immediate\write-1{[ARC \cl@@ckpt\meaning\AR@pages\space\meaning\pr@snippet]}\endgroup}
-\def\ARpre#1{\interactionmode\@ne\globaldefs\z@\global\count\@ne#1\relax\AR@ckpt
-  \global\let\df@label\@empty\global\@ignorefalse\global\@eqnswfalse\AR@streams
+\let\AR@over\over\let\AR@atop\atop\let\AR@above\above
+\let\AR@overwithdelims\overwithdelims\let\AR@atopwithdelims\atopwithdelims
+\let\AR@abovewithdelims\abovewithdelims
+\def\AR@reset{\AR@ckpt\global\@ignorefalse\global\@eqnswfalse
+  \global\let\over\AR@over\global\let\atop\AR@atop\global\let\above\AR@above
+  \global\let\overwithdelims\AR@overwithdelims\global\let\atopwithdelims\AR@atopwithdelims
+  \global\let\abovewithdelims\AR@abovewithdelims\global\setbox\pr@box\box\voidb@x
+  \global\AR@pages\z@\global\AR@ht\z@\global\AR@dp\z@\global\AR@wd\z@
+  \global\setbox\@mpfootins\box\voidb@x\global\setbox\@labels\box\voidb@x\global\setbox\@ne\box\voidb@x
+  \global\setbox\csname g_para_indent_box\endcsname\box\voidb@x
+  \ifdefined\@envbody\global\@envbody{}\fi\global\ReadonlyShipoutCounter\z@\global\c@totalpages\z@
+  \AR@flags\global\let\glb@currsize\relax\glb@settings}
+\def\AR@flags{}
+\def\AR@keepreg#1{\ifdefined#1\xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\noexpand#1=\the#1\relax}\fi}
+\def\AR@keep#1{\global\expandafter\let\csname AR@k\string#1\endcsname#1%
+  \xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\let\noexpand#1\expandafter\noexpand\csname AR@k\string#1\endcsname}}
+\def\ARsnap{\AR@keep\if@nobreak\AR@keep\if@newlist\AR@keep\if@noskipsec\AR@keep\if@inlabel
+  \AR@keep\if@afterindent\AR@keep\if@minipage\AR@keep\if@nmbrlist
+  \expandafter\AR@keep\csname __shipout_run_firstpage_hook:\endcsname
+  \expandafter\AR@keep\csname __shipout_add_firstpage_material:Nn\endcsname
+  \expandafter\AR@keep\csname __shipout_add_firstpage_specials:\endcsname
+  \expandafter\AR@keep\csname __shipout_drop_firstpage_specials:\endcsname
+  \AR@keep\ifdt@p\AR@keep\iftag@\AR@keep\ifshifttag@\AR@keep\ifmeasuring@\AR@keep\alt@tag
+  \AR@keep\tag@lengths\AR@keep\raise@tag\AR@keep\df@tag\AR@keep\df@label
+  \AR@keepreg\@eqcnt\AR@keepreg\@eqpen\AR@keepreg\eqnshift@\AR@keepreg\alignsep@\AR@keepreg\tagshift@
+  \AR@keepreg\tagwidth@\AR@keepreg\totwidth@\AR@keepreg\lineht@\AR@keepreg\row@\AR@keepreg\column@
+  \AR@keepreg\dspbrk@lvl\AR@keepreg\maxfields@\AR@keepreg\DOTSCASE@\AR@keepreg\classnum@
+  \AR@keepreg\macc@depth\AR@keepreg\uproot@\AR@keepreg\leftroot@\begingroup\def\@elt##1{\global\csname c@##1\endcsname\the\csname c@##1\endcsname
+  \relax}\xdef\AR@ckpt{\cl@@ckpt}\endgroup\setbox\z@\vbox{\@begindvi}%
+  \tracingassigns\@ne\AR@reset\AR@owned\tracingassigns\z@}
+% Registers the harness or NFSS own, that no item can read without @ (needs_own_run): listed as
+% harmless by assigning them their own value while the log lists \AR@reset's names.
+\def\AR@owned{\global\pr@snippet\pr@snippet
+  \global\csname c@mv@normal\endcsname\csname c@mv@normal\endcsname
+  \global\csname c@mv@bold\endcsname\csname c@mv@bold\endcsname}
+\def\ARpre#1{\interactionmode\@ne\globaldefs\z@\global\count\@ne#1\relax\AR@reset\AR@streams
   \begin{preview}\begingroup}
 \def\ARq{\message{[ARQ \ARistate]}}
 \begingroup\catcode`\^^B=12 \catcode`\^^M=12 %
