@@ -285,7 +285,7 @@ def item_errors(rep: ItemLog, own: Sequence[int], shipped_before: int, pages: Se
     change = state_change(rep.pre_state, rep.post_state) if rep.pre_state and rep.post_state else None
     if not errors and change:
         late = [e for e in rep.late_errors[:1] if "preview" not in e]
-        errors.append("\n".join([change, *late]))
+        errors.append("\n".join([*late, change]))  # TeX's own message first, when it has one
     errors += rep.late_errors
     if not errors and not rep.ended:
         errors.append("TeX stopped inside this item (it ended the document or the run)")

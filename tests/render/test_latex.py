@@ -206,7 +206,7 @@ def test_the_precompiled_format_is_kept_on_disk_and_changes_no_pixel(
     with_format = render([GOOD[0]], tmp_path / "a", settings)[0]
     assert with_format.ok
     assert len(list((tmp_path / "formats").glob("*.fmt"))) == 1  # the next worker or run reuses it
-    monkeypatch.setattr(latex, "USE_FORMAT", False)
-    without = render([GOOD[0]], tmp_path / "b", settings)[0]
+    without = LatexBackend(use_format=False).render([RenderItem(GOOD[0], "display", tmp_path / "b" / "0.png")],
+                                                    settings)[0]
     assert pixels(tmp_path / "a" / "0.png") == pixels(tmp_path / "b" / "0.png")
     assert (with_format.width, with_format.height) == (without.width, without.height)
