@@ -18,6 +18,7 @@ FATAL_MARKERS = ("Emergency stop", "TeX capacity exceeded", "job aborted", "Fata
 RESOURCE_MARKERS = ("TeX capacity exceeded", "Not enough room left", "Font memory", "font memory",
                     "Too many math alphabets")
 _CONTEXT_LINES = 8
+_TRACE = re.compile(r"\{(?:globally )?(?:changing|into|reassigning|restoring|retaining) ")
 _STATE = r"S\d+\.\d+\.[vmh]\.\d+"
 
 # Global assignments that cannot change a later item, besides those to names that ``\AR@reset``
@@ -78,6 +79,8 @@ def _sanitise(block: list[str], nonce: str, last_line: str | None, line_no: int)
     out = [block[0]]
     pairs: list[list[str]] = []
     for line in block[1:]:
+        if _TRACE.match(line):  # \tracingassigns output interleaved with the context
+            continue
         if line.startswith(" ") and pairs:
             pairs[-1].append(line)
         else:
@@ -88,7 +91,7 @@ def _sanitise(block: list[str], nonce: str, last_line: str | None, line_no: int)
         if m:
             joined = "".join(p.strip() for p in pair)
             if "^^B" in joined:  # the main document's line: show the item's own text instead
-                text = top[m.end():]
+                text = top[m.end() :]
                 if r"\ARitem " in text:
                     text = text.split(r"\ARitem ", 1)[1]
                 text = text.split("^^B", 1)[0] if "^^B" in text else (last_line or "")
@@ -103,10 +106,10 @@ def _sanitise(block: list[str], nonce: str, last_line: str | None, line_no: int)
 
 
 def _error_block(text: str, start: int) -> list[str]:
-    lines = text[start : start + 20000].split("\n", _CONTEXT_LINES * 2 + 2)
+    lines = [x for x in text[start : start + 20000].split("\n", 200)[:200] if not _TRACE.match(x)]
     block = [lines[0]]
     for line in lines[1 : _CONTEXT_LINES * 2 + 1]:
-        if line.startswith("! ") or not line.strip() and len(block) > 1 and re.match(r"l\.\d+ ", block[-2]):
+        if line.startswith("! ") or (not line.strip() and len(block) > 1 and re.match(r"l\.\d+ ", block[-2])):
             break
         block.append(line)
         if len(block) > 2 and re.match(r"l\.\d+ ", block[-2]):
@@ -310,10 +313,10 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: TexLog, pages: S
       (confirmed), unless its error may come from resources its neighbours used (TeX's capacity,
       font memory), which only a run of its own confirms. An item that changes state is itself
       trusted (its own effect is the same alone); the items after it are not.
-    * An untrusted item proves nothing: one that errors and had already errored in an earlier run
-      (in another order) is confirmed; one that errors for the first time becomes a suspect; one
-      without error goes back to the queue. The next run is the clean leftovers first, then the
-      not-yet-reached items, then the suspects in reverse order.
+    * An untrusted item proves nothing, neither an image nor an error: one that errors becomes a
+      suspect, one without error goes back to the queue. The next run is the clean leftovers
+      first, then the not-yet-reached items, then the suspects in reverse order (a victim of its
+      predecessor meets other neighbours; a suspect that runs first in a run is trusted).
     The first item of a run is trusted, so every run settles at least one item and the loop ends.
     """
     d = Decision()
@@ -344,12 +347,9 @@ def decide(order: Sequence[int], suspects: dict[int, str], log: TexLog, pages: S
             else:
                 d.accepted[item_id] = owners[item_id][0]
             continue
-        if errors:
-            if item_id in suspects:
-                d.failed[item_id] = errors[0]
-            else:
-                d.suspects[item_id] = errors[0]
-                new_suspects.append(item_id)
+        if errors:  # not proven: only a trusted position confirms a failure
+            d.suspects[item_id] = errors[0]
+            new_suspects.append(item_id)
         else:
             leftovers.append(item_id)
     for item_id in unreached:  # unreached suspects stay suspects

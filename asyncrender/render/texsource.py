@@ -66,8 +66,12 @@ _HARNESS = r"""\usepackage{longtable}
 \def\ARstate{S\the\currentgrouplevel.\the\currentiflevel.\ifvmode v\else\ifmmode m\else h\fi\fi
   .\the\currentgrouptype}
 \def\ARistate{\ARstate:\detokenize\expandafter{\@currenvir}}
-\def\AR@streams{\closein0 \closein1 \closein2 \closein3 \closein4 \closein5 \closein6 \closein7 \closein8 \closein9 \closein10 \closein11 \closein12 \closein13 \closein14 \closein15 %
-  \immediate\closeout0 \immediate\closeout1 \immediate\closeout2 \immediate\closeout3 \immediate\closeout4 \immediate\closeout5 \immediate\closeout6 \immediate\closeout7 \immediate\closeout8 \immediate\closeout9 \immediate\closeout10 \immediate\closeout11 \immediate\closeout12 \immediate\closeout13 \immediate\closeout14 \immediate\closeout15 }
+\def\AR@streams{\closein0 \closein1 \closein2 \closein3 \closein4 \closein5 \closein6 \closein7
+  \closein8 \closein9 \closein10 \closein11 \closein12 \closein13 \closein14 \closein15
+  \immediate\closeout0 \immediate\closeout1 \immediate\closeout2 \immediate\closeout3 \immediate\closeout4
+  \immediate\closeout5 \immediate\closeout6 \immediate\closeout7 \immediate\closeout8 \immediate\closeout9
+  \immediate\closeout10 \immediate\closeout11 \immediate\closeout12 \immediate\closeout13
+  \immediate\closeout14 \immediate\closeout15}
 \let\AR@over\over\let\AR@atop\atop\let\AR@above\above
 \let\AR@overwithdelims\overwithdelims\let\AR@atopwithdelims\atopwithdelims
 \let\AR@abovewithdelims\abovewithdelims
@@ -81,9 +85,11 @@ _HARNESS = r"""\usepackage{longtable}
   \ifdefined\@envbody\global\@envbody{}\fi\global\ReadonlyShipoutCounter\z@\global\c@totalpages\z@
   \AR@flags\global\let\glb@currsize\relax\glb@settings}
 \def\AR@flags{}
-\def\AR@keepreg#1{\ifdefined#1\xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\noexpand#1=\the#1\relax}\fi}
+\def\AR@keepreg#1{\ifdefined#1%
+  \xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\noexpand#1=\the#1\relax}\fi}
 \def\AR@keep#1{\global\expandafter\let\csname AR@k\string#1\endcsname#1%
-  \xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\let\noexpand#1\expandafter\noexpand\csname AR@k\string#1\endcsname}}
+  \xdef\AR@flags{\unexpanded\expandafter{\AR@flags}\global\let\noexpand#1%
+    \expandafter\noexpand\csname AR@k\string#1\endcsname}}
 \def\ARsnap{\AR@keep\if@nobreak\AR@keep\if@newlist\AR@keep\if@noskipsec\AR@keep\if@inlabel
   \AR@keep\if@afterindent\AR@keep\if@minipage\AR@keep\if@nmbrlist
   \expandafter\AR@keep\csname __shipout_run_firstpage_hook:\endcsname
@@ -95,7 +101,8 @@ _HARNESS = r"""\usepackage{longtable}
   \AR@keepreg\@eqcnt\AR@keepreg\@eqpen\AR@keepreg\eqnshift@\AR@keepreg\alignsep@\AR@keepreg\tagshift@
   \AR@keepreg\tagwidth@\AR@keepreg\totwidth@\AR@keepreg\lineht@\AR@keepreg\row@\AR@keepreg\column@
   \AR@keepreg\dspbrk@lvl\AR@keepreg\maxfields@\AR@keepreg\DOTSCASE@\AR@keepreg\classnum@
-  \AR@keepreg\macc@depth\AR@keepreg\uproot@\AR@keepreg\leftroot@\begingroup\def\@elt##1{\global\csname c@##1\endcsname\the\csname c@##1\endcsname
+  \AR@keepreg\macc@depth\AR@keepreg\uproot@\AR@keepreg\leftroot@
+  \begingroup\def\@elt##1{\global\csname c@##1\endcsname\the\csname c@##1\endcsname
   \relax}\xdef\AR@ckpt{\cl@@ckpt}\endgroup\setbox\z@\vbox{\@begindvi}%
   \tracingassigns\@ne\AR@reset\AR@owned\tracingassigns\z@}
 % Registers the harness or NFSS own, that no item can read without @ (needs_own_run): listed as

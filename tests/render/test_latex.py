@@ -182,7 +182,8 @@ def test_corpus_batched_then_sampled_alone(corpus_lines: list[str], tmp_path: Pa
     assert 1100 <= len(ok) <= 1190, len(ok)
     for k in bad:
         assert res[k].error_kind == "latex" and res[k].message, (k, res[k])
-        assert res[k].message.startswith("!") or "empty output" in res[k].message, (k, res[k])
+        msg = res[k].message or ""
+        assert msg.startswith("!") or "empty output" in msg, (k, res[k])
     # The items right after a failed one are those a wrong recovery would harm: check them all.
     after_bad = sorted({k + 1 for k in bad} & set(ok))
     sample = bad + after_bad + random.Random(1).sample(ok, 30)

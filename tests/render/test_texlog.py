@@ -154,7 +154,7 @@ def test_decide_after_a_state_changing_error_rerun_suspects_reversed() -> None:
     assert d.failed == {2: "! a"}
     assert d.pending == [3, 6, 5, 4]
     assert d.suspects == {4: "! b", 5: "! c"}
-    # Second run, all clean: 3 and 6 render, 5 and 4 fail again (confirmed).
+    # Second run, all clean: 3 and 6 render, 5 and 4 fail again (confirmed: trusted now).
     log2, pages2 = _run({3: [], 6: [], 5: ["! c"], 4: ["! b"]})
     d2 = decide(d.pending, d.suspects, log2, pages2)
     assert set(d2.accepted) == {3, 6} and d2.failed == {5: "! c", 4: "! b"} and not d2.pending
@@ -177,7 +177,7 @@ def test_decide_victim_is_freed_and_unreached_items_are_kept() -> None:
     log, pages = _run({1: ["! x"], 2: [], 3: ["! y"], 4: []}, unreached=(4,),
                       states={2: "S1.0.v.14", 3: "S1.0.v.14"})
     d = decide([1, 2, 3, 4], {3: "! y"}, log, pages)
-    assert d.failed == {1: "! x", 3: "! y"} and d.pending == [2, 4]
+    assert d.failed == {1: "! x"} and d.pending == [2, 4, 3]  # 3 errs untrusted again: not proven
 
 
 def test_decide_an_item_without_a_state_is_not_trusted() -> None:
