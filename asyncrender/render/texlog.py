@@ -36,15 +36,17 @@ _HARMLESS = re.compile(
     r"|\\reserved@[a-f]|\\font@name|font@name|\\math[A-Za-z]+ |\\mv@[A-Za-z]+|\\?[A-Za-z0-9]+[/+][^=\s]*"
     r"|(?:text|script|scriptscript)font\d+"
 )
-_MARKERS = (
-    r"\[ARB{nonce} (?P<b>\d+) (?P<bs>{state})\]"
-    r"|\[ARE{nonce} (?P<e>\d+) (?P<pages>-?\d+) (?P<ht>-?\d+) (?P<dp>-?\d+) (?P<wd>-?\d+)\]"
-    r"|\[AR(?P<pq>[PQ]) (?P<ps>{state}):(?P<env>[^\]\n]*)\]"
-    r"|\{{globally changing (?P<g>\\?.[^=\n]*)="
-    r"|\{{(?:globally )?changing (?P<t>\\tracingassigns)="
-    r"|^\\openout(?P<o>\d+) = "
-    r"|^(?P<err>! .*)$"
-    r"|(?P<rs>runsystem\(.*)$"
+# One pattern per kind of line, each starting with a literal so that the scan over a log of
+# several MB (``\tracingassigns``) stays fast; their matches are merged in log order.
+_PATTERNS = (
+    r"\[ARB{nonce} (?P<b>\d+) (?P<bs>{state})\]",
+    r"\[ARE{nonce} (?P<e>\d+) (?P<pages>-?\d+) (?P<ht>-?\d+) (?P<dp>-?\d+) (?P<wd>-?\d+)\]",
+    r"\[AR(?P<pq>[PQ]) (?P<ps>{state}):(?P<env>[^\]\n]*)\]",
+    r"\{{globally changing (?P<g>\\?.[^=\n]*)=",
+    r"\{{(?:globally )?changing (?P<t>\\tracingassigns)=",
+    r"\n\\openout(?P<o>\d+) = ",
+    r"\n(?P<err>! .*)",
+    r"(?P<rs>runsystem\(.*)",
 )
 
 
@@ -138,10 +140,14 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
     cur_pos = -1
     fatal = False
     forged: str | None = None
-    pattern = re.compile(_MARKERS.format(nonce=re.escape(nonce), state=_STATE), re.MULTILINE)
-    for m in pattern.finditer(text):
-        kind = m.lastgroup
-        if m.group("b") is not None:
+    text = "\n" + text
+    patterns = [re.compile(p.format(nonce=re.escape(nonce), state=_STATE)) for p in _PATTERNS]
+    found = sorted(((m.start(), k, m) for k, p in enumerate(patterns) for m in p.finditer(text)),
+                   key=lambda e: (e[0], e[1]))
+    kinds = ("b", "e", "pq", "g", "t", "o", "err", "rs")
+    for _pos, k, m in found:
+        kind = kinds[k]
+        if kind == "b":
             item_id = int(m.group("b"))
             pos = position.get(item_id, -1) if order else cur_pos + 1
             if pos <= cur_pos or item_id in items:
@@ -149,7 +155,7 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
                 continue
             current_id, cur_pos = item_id, pos
             current = items[item_id] = ItemLog(started=True, start_state=m.group("bs"))
-        elif m.group("e") is not None:
+        elif kind == "e":
             item_id = int(m.group("e"))
             if current is None or item_id != current_id or current.ended:
                 forged = forged or f"end marker of item {item_id} out of order"
@@ -157,7 +163,7 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
             current.ended = True
             current.pages = int(m.group("pages"))
             current.dims = (int(m.group("ht")), int(m.group("dp")), int(m.group("wd")))
-        elif m.group("pq") is not None:
+        elif kind == "pq":
             state = f"{m.group('ps')}:{m.group('env')}"
             if current is None or current.ended or current.post_state is not None:
                 forged = forged or "a state marker outside its place"
@@ -184,10 +190,10 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
             else:
                 current.taint = f"it opens a file for writing (\\openout{m.group('o')})"
         else:
-            line = m.group("err") or m.group("rs")
-            if m.group("err") is not None:
+            line = m.group(kind)
+            if kind == "err":
                 info = item_lines.get(current_id, (1, "")) if item_lines and current_id else (1, "")
-                error = _sanitise(_error_block(text, m.start()), nonce, info[1], info[0])
+                error = _sanitise(_error_block(text, m.start("err")), nonce, info[1], info[0])
                 if any(f in line for f in FATAL_MARKERS):
                     fatal = True
             else:
