@@ -42,8 +42,9 @@ _PATTERNS = (
     r"\[ARB{nonce} (?P<b>\d+) (?P<bs>{state})\]",
     r"\[ARE{nonce} (?P<e>\d+) (?P<pages>-?\d+) (?P<ht>-?\d+) (?P<dp>-?\d+) (?P<wd>-?\d+)\]",
     r"\[AR(?P<pq>[PQ]) (?P<ps>{state}):(?P<env>[^\]\n]*)\]",
+    r"\[AR(?P<x>X)\]",
     r"\{{globally changing (?P<g>\\?.[^=\n]*)=",
-    r"\{{(?:globally )?changing (?P<t>\\tracingassigns)=",
+    r"\{{(?:globally )?changing (?P<t>\\tracingassigns|\\everyeof)=",
     r"\n\\openout(?P<o>\d+) = ",
     r"\n(?P<err>! .*)",
     r"(?P<rs>runsystem\(.*)",
@@ -64,6 +65,8 @@ class ItemLog:
     pages: int | None = None  # preview pages shipped in the run so far, at the item's end
     dims: tuple[int, int, int] | None = None  # (ht, dp, wd) of the last preview box, in sp
     taint: str | None = None  # why the item changed global state (None: it did not)
+    off_seen: bool = False  # [ARX]: the harness turns tracing off next
+    off_done: bool = False
 
 
 @dataclass
@@ -144,7 +147,7 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
     patterns = [re.compile(p.format(nonce=re.escape(nonce), state=_STATE)) for p in _PATTERNS]
     found = sorted(((m.start(), k, m) for k, p in enumerate(patterns) for m in p.finditer(text)),
                    key=lambda e: (e[0], e[1]))
-    kinds = ("b", "e", "pq", "g", "t", "o", "err", "rs")
+    kinds = ("b", "e", "pq", "x", "g", "t", "o", "err", "rs")
     for _pos, k, m in found:
         kind = kinds[k]
         if kind == "b":
@@ -175,6 +178,11 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
                 forged = forged or "an end-of-text marker before the start-of-text marker"
             else:
                 current.post_state = state
+        elif kind == "x":
+            if current is None or current.ended or current.off_seen:
+                forged = forged or "a tracing marker outside its place"
+            else:
+                current.off_seen = True
         elif kind in ("g", "t", "o"):
             if current is None and kind == "g" and not items:  # \ARsnap's run of \AR@reset
                 harmless.add(m.group("g"))
@@ -184,9 +192,13 @@ def parse_log(text: str, nonce: str, order: Sequence[int] = (),
                 name = m.group("g")
                 if name in harmless or _HARMLESS.fullmatch(name):
                     continue
+                if name == "\\tracingassigns" and current.off_seen and not current.off_done:
+                    current.off_done = True  # \ARpost turning tracing off, right after [ARX]
+                    continue
                 current.taint = f"it changes {name} globally"
             elif kind == "t":
-                current.taint = "it changes \\tracingassigns"
+                if not current.off_seen:  # (the "changing" line of \ARpost's own is after [ARX])
+                    current.taint = f"it changes {m.group('t')}"
             else:
                 current.taint = f"it opens a file for writing (\\openout{m.group('o')})"
         else:

@@ -26,9 +26,11 @@ Layout of a batch:
   ``\\begin{preview}\\begingroup``, the math wrapper,
   ``\\ARitem <text>^^B``: ``[ARP state]``, assignment tracing on, the item, ``[ARQ state]``
   (from ``\\everyeof``: the state as the item's text ends, to compare with ``ARP``), the wrapper's
-  end, ``\\endgroup\\end{preview}``, a flush of a pending ``\\afterassignment``, the end marker
-  ``[ARE<nonce> id pages ht dp wd]`` (preview pages the item shipped and the last box, in sp) and
-  tracing off.
+  end, ``\\endgroup`` (tokens the item left with ``\\aftergroup`` run here, traced), a flush of a
+  pending ``\\afterassignment``, ``[ARX]`` and tracing off, ``\\end{preview}`` (the page), the end marker
+  ``[ARE<nonce> id pages ht dp wd]`` (preview pages the item shipped and the last box, in sp).
+  ``\\aftergroup`` chains that would reach past ``\\end{preview}`` need ``\\aftergroup`` in the item's
+  text, and such items run alone (``latex.needs_own_run``).
 
   ``\\ARsnap``, right after ``\\begin{document}``, records the counters, runs ``\\@begindvi`` once
   (so no item's page is "the first page") and runs ``\\AR@reset`` once with tracing on: every name
@@ -81,6 +83,8 @@ _HARNESS = r"""\usepackage{longtable}
   \global\let\abovewithdelims\AR@abovewithdelims\global\setbox\pr@box\box\voidb@x
   \global\AR@pages\z@\global\AR@ht\z@\global\AR@dp\z@\global\AR@wd\z@
   \global\setbox\@mpfootins\box\voidb@x\global\setbox\@labels\box\voidb@x\global\setbox\@ne\box\voidb@x
+  \global\setbox\z@\box\voidb@x\global\setbox\thr@@\box\voidb@x\global\setbox5\box\voidb@x
+  \global\setbox7\box\voidb@x\global\setbox9\box\voidb@x
   \global\setbox\csname g_para_indent_box\endcsname\box\voidb@x
   \ifdefined\@envbody\global\@envbody{}\fi\global\ReadonlyShipoutCounter\z@\global\c@totalpages\z@
   \AR@flags\global\let\glb@currsize\relax\glb@settings}
@@ -97,7 +101,7 @@ _HARNESS = r"""\usepackage{longtable}
   \expandafter\AR@keep\csname __shipout_add_firstpage_specials:\endcsname
   \expandafter\AR@keep\csname __shipout_drop_firstpage_specials:\endcsname
   \AR@keep\ifdt@p\AR@keep\iftag@\AR@keep\ifshifttag@\AR@keep\ifmeasuring@\AR@keep\alt@tag
-  \AR@keep\tag@lengths\AR@keep\raise@tag\AR@keep\df@tag\AR@keep\df@label
+  \AR@keep\tag@lengths\AR@keep\raise@tag\AR@keep\df@tag\AR@keep\df@label\AR@keep\maxcolumn@widths
   \AR@keepreg\@eqcnt\AR@keepreg\@eqpen\AR@keepreg\eqnshift@\AR@keepreg\alignsep@\AR@keepreg\tagshift@
   \AR@keepreg\tagwidth@\AR@keepreg\totwidth@\AR@keepreg\lineht@\AR@keepreg\row@\AR@keepreg\column@
   \AR@keepreg\dspbrk@lvl\AR@keepreg\maxfields@\AR@keepreg\DOTSCASE@\AR@keepreg\classnum@
@@ -120,9 +124,9 @@ _HARNESS = r"""\usepackage{longtable}
 \gdef\AR@grab#1^^B{\endgroup\everyeof{\ARq}\message{[ARP \ARistate]}%
   \global\tracingassigns\@ne\begingroup\newlinechar13 \expandafter\endgroup\scantokens{#1}}%
 \endgroup
-\def\ARpost{\endgroup\end{preview}\AR@flush\z@}
+\def\ARpost{\endgroup\AR@flush\z@\message{[ARX]}\global\tracingassigns\z@\end{preview}}
 \def\ARinfo{\the\AR@pages\space\number\AR@ht\space\number\AR@dp\space\number\AR@wd}
-\def\ARoff{\global\tracingassigns\z@}
+\def\ARoff{\global\tracingassigns\z@}% (already off: \ARpost)
 \makeatother
 """
 
