@@ -1,47 +1,60 @@
 """The real-TeX backend: latex + preview.sty + dvipng, many items per TeX run.
 
+Guarantee: an item's outcome (its PNG bytes, or its error kind and message) is the one it gets
+rendered alone, whatever the other items of its run (issue 11). An image or a failure is accepted
+only from a position where that is proven; anything else is rendered again.
+
 Algorithm
 ---------
-Items are cut into TeX batches of ``settings.batch_size``. For a batch:
+Items are cut into TeX batches of ``settings.batch_size``. Items whose text names a primitive that
+acts globally without being traced (``\\fontdimen``, ``\\hyphenchar``, ``\\special``, files,
+``\\csname``, catcodes, ... see ``needs_own_run``) get a TeX run of their own. For the others:
 
-1. Every item goes into its own file, read by one line of the main file inside its own
-   ``preview`` environment and group (``texsource``). The file boundary stops runaway arguments and
-   unclosed definitions or conditionals at the item; the group undoes its local assignments.
-   ``\\count1`` labels each DVI page with the item's id; log markers (with a per-process nonce)
-   delimit each item's part of the log; a hook in ``preview`` logs each box's size.
-2. latex runs (nonstopmode, sandboxed, see below) on the batch. ``texlog.parse_log`` gives per item:
-   started/ended, TeX's errors (``! ...`` with context; a refused ``\\write18`` counts as one), box
-   sizes; ``texlog.dvi_pages`` gives the page labels.
-3. ``texlog.decide`` (its docstring has the rules): every item logs TeX's state as it begins
-   (group level, conditional level, mode). An item that began in the same state as the run's
-   first item ran exactly as it would alone (up to ``\\global`` assignments), even after another
-   item's error: a good one is accepted with its page, a bad one fails with its own message. So a
-   batch with a few bad items still takes one latex run. Items after an error that left TeX in
-   another state prove nothing and are re-run: those without an error first, then the ones that
-   errored, in reverse order; an item that errors a second time (with other neighbours) is
-   confirmed failed. An item that TeX only drew after recovering from its own error never becomes
-   an image. If a batch needs more than ``MAX_ROUNDS`` runs it is halved.
-4. A run that exceeds ``settings.timeout`` is killed (its whole process group). The markers are
+1. One main document (``texsource``) holds every item: read verbatim and typeset with
+   ``\\scantokens`` inside its own ``preview`` environment and group. The document reaches TeX
+   through a FIFO that is unlinked once TeX has opened it, the job name is ``.ar`` (its log and
+   DVI are dot files, which kpathsea's paranoid mode lets no item open), and the work dir is
+   emptied before every run: an item can read no other item and no log, and a file it writes is
+   seen (``\\openout`` in the log) and gone before the next run.
+2. Before every item, ``\\AR@reset`` puts back what LaTeX keeps globally: every counter of
+   ``\\cl@@ckpt`` at its ``\\begin{document}`` value, amsmath's label/tag bookkeeping, list and
+   section flags, the shipout counters, NFSS's math fonts (recomputed), plain's global scratch
+   boxes, the interaction mode, open streams. So counters, ``\\label`` and the like behave as alone.
+3. While the item's text runs, e-TeX's ``\\tracingassigns`` logs every assignment. ``texlog``
+   finds the global ones; those to names ``\\AR@reset`` resets, or to NFSS's caches and LaTeX's
+   write-before-read scratch, are harmless; any other (``\\gdef``, ``\\newcounter``,
+   ``\\global\\everypar``, a file written, tracing switched off) *taints* the item: it keeps its own
+   outcome (it ran in the clean state), and the items after it are rendered again without it.
+4. Markers carry TeX's state: at the start (group/conditional level, mode, group type; as for the
+   run's first item, else the item is not trusted) and around the item's own text (an item that
+   leaves ``\\begin{center}`` or a ``{`` open fails, batch or alone). The nonce exists only in the
+   unreadable main document; markers must come exactly once and in order, else the run is
+   ``forged``: nothing of it counts, the batch is halved, and alone the item fails.
+5. ``texlog.decide``: a trusted item (clean state, no earlier taint) is accepted or fails with its
+   own message (TeX's, its context quoting the item's own lines: ``l.1 \\frac{a}{b``); an error that
+   may come from resources (TeX's capacity, math alphabets) is confirmed in a run of its own;
+   untrusted items, errors included, are run again (suspects last, reversed). If a batch needs
+   more than ``MAX_ROUNDS`` runs it is halved.
+6. A run that exceeds ``settings.timeout`` is killed (its whole process group). The markers are
    flushed to the terminal output as they are written, so the item that was running is known: it
-   fails as ``timeout`` and the rest are re-run, one timeout per hanging item. If no item was
-   running, the batch is bisected (O(log n) timeouts).
-5. Accepted pages go through one dvipng call per run (``-T tight``: crop to the ink; ``-pp`` just
-   those pages). An item whose box is empty (zero width, or zero height+depth, e.g. ``\\relax``)
-   fails as ``latex`` "empty output"; one whose box would exceed ``settings.max_pixels`` fails as
-   ``too_large`` before dvipng draws it (and the PNG's real size is checked again after).
+   fails as ``timeout`` and the rest are re-run. If no item was running, the batch is bisected.
+7. Accepted pages go through one dvipng call per run (``-T tight``: crop to the ink; ``-pp`` just
+   those pages). An empty box fails as ``latex`` "empty output"; one that would exceed
+   ``settings.max_pixels`` fails as ``too_large`` before dvipng draws it (and the PNG's real size is
+   checked again after).
+
+A clean batch takes one latex and one dvipng run.
 
 Sandbox: ``-no-shell-escape``, kpathsea paranoid ``openin_any=p``/``openout_any=p``, ``HOME`` and
 ``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder (in memory where possible: ``scratch_root``)
-that is the cwd and is removed afterwards, dvipng
-with ``--nogs`` (no Ghostscript for PostScript specials).
+that is the cwd and is removed afterwards, ``SOURCE_DATE_EPOCH=0``/``FORCE_SOURCE_DATE=1`` (fixed
+``\\time``, ``\\today``), dvipng with ``--nogs`` (no Ghostscript for PostScript specials).
 
-The preamble is precompiled into a format with mylatexformat once per (preamble, font size, TeX
-version) and kept in ``format_cache_dir()``, so workers and later runs skip TeX's preamble; if that
-fails, runs load the preamble themselves.
+The preamble (with the harness) is precompiled into a format with mylatexformat once per
+(preamble, font size, TeX version) and kept in ``format_cache_dir()``; if that fails, or with
+``LatexBackend(use_format=False)``, runs load the preamble themselves.
 
-Known limits: ``\\global`` assignments in an item do leak into later items of the same run (a group
-cannot stop them); an item that draws far outside its box (``\\smash{\\rule...}``) is only caught
-after dvipng drew it.
+Known limits: see the README's Rendering section.
 """
 
 from __future__ import annotations
