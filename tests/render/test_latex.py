@@ -183,7 +183,8 @@ def test_corpus_batched_then_sampled_alone(corpus_lines: list[str], tmp_path: Pa
     assert 1100 <= len(ok) <= 1190, len(ok)
     for k in bad:
         assert res[k].error_kind == "latex" and res[k].message, (k, res[k])
-        assert res[k].message.startswith("!") or "empty output" in res[k].message, (k, res[k])
+        msg = res[k].message or ""
+        assert msg.startswith("!") or "empty output" in msg, (k, res[k])
     # The items right after a failed one are those a wrong recovery would harm: check them all.
     after_bad = sorted({k + 1 for k in bad} & set(ok))
     sample = bad + after_bad + random.Random(1).sample(ok, 30)
@@ -207,7 +208,7 @@ def test_the_precompiled_format_is_kept_on_disk_and_changes_no_pixel(
     with_format = render([GOOD[0]], tmp_path / "a", settings)[0]
     assert with_format.ok
     assert len(list((tmp_path / "formats").glob("*.fmt"))) == 1  # the next worker or run reuses it
-    monkeypatch.setattr(latex, "USE_FORMAT", False)
-    without = render([GOOD[0]], tmp_path / "b", settings)[0]
+    without = LatexBackend(use_format=False).render([RenderItem(GOOD[0], "display", tmp_path / "b" / "0.png")],
+                                                    settings)[0]
     assert pixels(tmp_path / "a" / "0.png") == pixels(tmp_path / "b" / "0.png")
     assert (with_format.width, with_format.height) == (without.width, without.height)
