@@ -17,7 +17,8 @@ import contextlib
 import os
 
 from asyncrender.model import key_digest
-from asyncrender.tempfiles import HOST, pid_alive
+from asyncrender.processes import pid_alive
+from asyncrender.tempfiles import HOST
 
 CLAIM_SUFFIX = ".claim"
 CLAIM_EXPIRY = 3600.0  # seconds; a file takes seconds to render, an hour-old claim is a dead run's
