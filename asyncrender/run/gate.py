@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 
 from asyncrender.cache.entry import Resume, content_matches, resume_decision
 from asyncrender.cache.manager import DistributedCacheManager
@@ -72,9 +73,24 @@ class ResumeGate:
             entry, size=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None,
             config_fp=self._config_fp, output_dir=self._output_dir, retry_failed=self._retry_failed)
         if decision is Resume.CHECK_CONTENT:
-            try:
-                with open(listed.path, "rb") as f:
-                    return content_matches(entry, hashlib.file_digest(f, "sha256").hexdigest())
-            except OSError:
-                return False
+            digest = regular_file_digest(listed.path)
+            return digest is not None and content_matches(entry, digest)
         return decision is Resume.SKIP
+
+
+def regular_file_digest(path: str) -> str | None:
+    """The SHA-256 of a regular file's content; None for anything else (a FIFO, ``/dev/zero``, a
+    folder), which is never read: opening a FIFO blocks until a writer comes, and ``/dev/zero``
+    never ends. Opened non-blocking and checked on the open descriptor, so a file swapped for a
+    FIFO after a ``stat`` cannot hang the run either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return None

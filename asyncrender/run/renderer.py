@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -217,6 +218,8 @@ class AsyncRenderer:
                 st: os.stat_result | None = os.stat(listed.path)
             except (OSError, ValueError):
                 st = None
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                st = None  # a FIFO, a device, a folder: rendered (and failed as input), never read here
             if self.config.run.resume:
                 skip = self._gate.skip(listed, st)
                 if skip is not None:
