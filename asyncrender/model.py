@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict, get_args
 
 from asyncrender.config import RenderSettings
@@ -27,6 +27,11 @@ ITEM_TYPES: tuple[ItemType, ...] = ("display", "inline", "raw")
 ErrorKind = Literal["input", "latex", "unsupported", "timeout", "too_large", "crash", "io", "legacy"]
 ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
 TRANSIENT_ERROR_KINDS: frozenset[str] = frozenset({"crash", "timeout", "io"})
+
+# What one file may cost: its first errors are kept whole, the rest only counted by kind (an
+# entry's ``errors_omitted``), so a 4 MB input of ``[1,1,1,...]`` makes a small entry, and the
+# orchestrator, ``--resume`` and ``summary`` never hold millions of error records.
+MAX_ERRORS_PER_FILE = 100
 
 Status = Literal["success", "partial", "failed"]
 STATUSES: tuple[Status, ...] = ("success", "partial", "failed")
@@ -145,6 +150,7 @@ class CacheEntry(TypedDict):
     paper_id: str | None
     images: list[ImageRecord]
     errors: list[ErrorRecord]
+    errors_omitted: NotRequired[dict[ErrorKind, int]]  # failed items beyond ``errors``, by kind
     input: InputRecord | None
     config: ConfigRecord | None
     renderer: NotRequired[str]
@@ -152,6 +158,32 @@ class CacheEntry(TypedDict):
     seconds: NotRequired[float]
     finished_at: NotRequired[str]
     migrated: NotRequired[MigratedRecord]
+
+
+class BoundedErrors:
+    """A file's errors as they come: the first ``limit`` kept whole, the others counted by kind."""
+
+    def __init__(self, limit: int = MAX_ERRORS_PER_FILE) -> None:
+        self.limit = limit
+        self.kept: list[ErrorRecord] = []
+        self.omitted: dict[ErrorKind, int] = {}
+
+    def add(self, record: ErrorRecord) -> None:
+        if len(self.kept) < self.limit:
+            self.kept.append(record)
+        else:
+            self.count(record["kind"])
+
+    def count(self, kind: ErrorKind, n: int = 1) -> None:
+        """``n`` more errors of ``kind`` whose records are not kept."""
+        if n:
+            self.omitted[kind] = self.omitted.get(kind, 0) + n
+
+
+def omitted_errors(entry: CacheEntry) -> int:
+    """How many failed items an entry counts beyond the error records it keeps."""
+    omitted = entry.get("errors_omitted")
+    return sum(n for n in omitted.values() if isinstance(n, int)) if isinstance(omitted, dict) else 0
 
 
 @dataclass(frozen=True)
@@ -176,6 +208,7 @@ class FileOutcome:
     errors: list[ErrorRecord]
     input_fp: InputFingerprint | None
     seconds: float
+    errors_omitted: dict[ErrorKind, int] = field(default_factory=dict)
 
     @staticmethod
     def failed(listed: ListedFile, kind: ErrorKind, message: str,

@@ -249,6 +249,7 @@ class AsyncRenderer:
     def _entry(self, outcome: FileOutcome) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
+            errors_omitted=outcome.errors_omitted,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
             seconds=outcome.seconds, finished_at=utc_now())
 

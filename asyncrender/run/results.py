@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from asyncrender.model import CLAIMED, CacheEntry, ResultStatus, Status
+from asyncrender.model import CLAIMED, CacheEntry, ResultStatus, Status, omitted_errors
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class FileResult:
 
     @staticmethod
     def of_entry(key: str, entry: CacheEntry, *, skipped: bool) -> FileResult:
-        return FileResult(key, entry["status"], skipped, len(entry["images"]), len(entry["errors"]), entry)
+        failed = len(entry["errors"]) + omitted_errors(entry)
+        return FileResult(key, entry["status"], skipped, len(entry["images"]), failed, entry)
 
     @staticmethod
     def claimed(key: str) -> FileResult:

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asyncrender.inputs.extracted import Paper, parse_extracted, read_extracted
-from asyncrender.model import ErrorRecord, FileOutcome, ImageRecord, InputError, InputFingerprint, ListedFile, RenderJob
+from asyncrender.model import (
+    BoundedErrors,
+    FileOutcome,
+    ImageRecord,
+    InputError,
+    InputFingerprint,
+    ListedFile,
+    RenderJob,
+)
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
@@ -97,8 +105,10 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
 
 def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> FileOutcome:
     images: list[ImageRecord] = []
-    errors: list[ErrorRecord] = [{"id": prob.id, "kind": "input", "message": prob.message}
-                                    for prob in p.paper.problems]
+    errors = BoundedErrors()
+    for prob in p.paper.problems:
+        errors.add({"id": prob.id, "kind": "input", "message": prob.message})
+    errors.count("input", p.paper.problems_omitted)
     for paper_item, item, result in zip(p.paper.items, p.items, results, strict=True):
         if result.error_kind is None:
             images.append({"id": paper_item.id, "path": str(item.out_path), "width": result.width,
@@ -107,7 +117,7 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> F
             # An image left by an earlier run of this item would now be stale: remove it.
             with contextlib.suppress(OSError):  # e.g. a folder of that name: not listed either way
                 item.out_path.unlink(missing_ok=True)
-            errors.append({"id": paper_item.id, "kind": result.error_kind, "message": result.message or "",
-                           "type": item.type, "latex": item.latex})
-    return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,
-                       input_fp=p.fingerprint, seconds=seconds)
+            errors.add({"id": paper_item.id, "kind": result.error_kind, "message": result.message or "",
+                        "type": item.type, "latex": item.latex})
+    return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors.kept,
+                       input_fp=p.fingerprint, seconds=seconds, errors_omitted=errors.omitted)
