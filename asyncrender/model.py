@@ -36,9 +36,12 @@ MAX_ERRORS_PER_FILE = 100
 Status = Literal["success", "partial", "failed"]
 STATUSES: tuple[Status, ...] = ("success", "partial", "failed")
 
-# A file ``--resume`` did not render because another live run holds its claim.
-ResultStatus = Literal["success", "partial", "failed", "claimed"]
+# Files a run did not render, and why: another live run held its claim to the end (``claimed``);
+# or rendering it would have replaced another file's entry, or its claim's name is taken by
+# something that is not a claim (``refused``). Either way the run is not complete (exit 1).
+ResultStatus = Literal["success", "partial", "failed", "claimed", "refused"]
 CLAIMED: ResultStatus = "claimed"
+REFUSED: ResultStatus = "refused"
 
 
 # -- keys -----------------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def start_time(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot; None if it is gone (or no /proc)."""
+def _stat(pid: int) -> tuple[bytes, int] | None:
+    """``(state, start time)`` of process ``pid`` from ``/proc/<pid>/stat``; None if gone (or no /proc)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_bytes()
     except (OSError, ValueError):
@@ -46,9 +46,15 @@ def start_time(pid: int) -> int | None:
     # They start at field 3 (state); the start time is field 22.
     fields = stat[stat.rindex(b")") + 2 :].split()
     try:
-        return int(fields[19])
+        return fields[0], int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if it is gone (or no /proc)."""
+    found = _stat(pid)
+    return found[1] if found else None
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,11 @@ class ProcessId:
         meaningful on this host: a process of another boot or machine is never seen as alive."""
         if self.boot != BOOT_ID or not pid_alive(self.pid):
             return False
-        return self.start is None or start_time(self.pid) in (self.start, None)
+        found = _stat(self.pid)
+        if found is None:  # no /proc here (or it ended just now): the pid is all we can go by
+            return True
+        state, start = found
+        return state not in (b"Z", b"X") and (self.start is None or start == self.start)
 
     def tag(self) -> str:
         """``<pid>-<start>-<boot, 8 hex>``: for names (scratch folders) a sweep can check."""

@@ -125,9 +125,9 @@ class DistributedCacheManager:
             log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
             return None
 
-    def claim(self, file_path: str | os.PathLike[str]) -> bool:
-        """Claim the file for this process (see ``cache.claims``); False when a live run holds it."""
-        return claims.try_claim(str(self.entries_dir), normalise_key(os.fspath(file_path)), time.time())
+    def claim(self, file_path: str | os.PathLike[str], holder: claims.Holder) -> claims.Held | None:
+        """Claim the file for ``holder`` (see ``cache.claims``); None when it is ours now, else why not."""
+        return claims.try_claim(str(self.entries_dir), normalise_key(os.fspath(file_path)), time.time(), holder)
 
     def release_claim(self, file_path: str | os.PathLike[str]) -> None:
         claims.release(str(self.entries_dir), normalise_key(os.fspath(file_path)))

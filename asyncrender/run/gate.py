@@ -2,7 +2,8 @@
 
 A file is skipped when its entry is still valid for the input as it is now and the settings as
 they are now (``cache.entry.resume_decision``), or when another live run holds its claim
-(``cache.claims``). Otherwise this run claims it, and the claim is released once its entry is
+(``cache.claims``; the orchestrator asks again until that claim is released or goes stale, see
+``run.renderer``). Otherwise this run claims it, and the claim is released once its entry is
 written, or at the end of the run if it never is. Blocking: called in a worker thread.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import uuid
 
+from asyncrender.cache.claims import Holder
 from asyncrender.cache.entry import Resume, content_matches, resume_decision
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry, ListedFile
@@ -26,15 +29,20 @@ class ResumeGate:
         self._output_dir = output_dir
         self._retry_failed = retry_failed
         self._claims: set[str] = set()  # keys this run claimed and has not written yet
+        self.holder = Holder.this_process(uuid.uuid4().hex)  # a run id: two runs in one process differ
 
     def skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
         """The result of a file not rendered now (its entry is still valid, or it is claimed by
-        another live run), or None: then this run holds its claim."""
+        another live run, or its claim cannot be made), or None: then this run holds its claim."""
         done = self._valid_entry(listed, st)
         if done is None:
             # A key this run holds already is a duplicate line of the list.
-            if listed.key in self._claims or not self._cache.claim(listed.key):
-                return FileResult.claimed(listed.key)
+            if listed.key in self._claims:
+                return FileResult.claimed(listed.key, "listed twice: rendered by this run already")
+            held = self._cache.claim(listed.key, self.holder)
+            if held is not None:
+                make = FileResult.refused if held.broken else FileResult.claimed
+                return make(listed.key, held.reason)
             self._claims.add(listed.key)
             # Another run may have written the entry between our read and our claim: look once more.
             done = self._valid_entry(listed, st)
@@ -49,6 +57,10 @@ class ResumeGate:
         held = key in self._claims
         self._claims.discard(key)
         return held
+
+    def holds(self, key: str) -> bool:
+        """Whether this run holds the claim of ``key`` (and will write its entry)."""
+        return key in self._claims
 
     @property
     def holds_claims(self) -> bool:

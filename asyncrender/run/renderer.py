@@ -30,7 +30,7 @@ from asyncrender.config import Config, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
-from asyncrender.model import CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
+from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
 from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
@@ -38,6 +38,10 @@ from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 
 PREPARE_CHUNK = 256
+# How long a run waits, once everything else is done, for files another live run has claimed; after
+# that they are reported as not rendered (exit 1). Their claims are asked again every CLAIM_POLL s.
+CLAIM_WAIT = 600.0
+CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
@@ -64,6 +68,7 @@ class AsyncRenderer:
         retry_failed: bool | None = None,
         fsync: bool | None = None,
         runner: JobRunner | None = None,
+        claim_wait: float = CLAIM_WAIT,
     ) -> None:
         config = config or Config()
         self.config = config.with_overrides(
@@ -72,6 +77,7 @@ class AsyncRenderer:
         self.output_dir = Path(output_dir).resolve()
         self.stats = RunStats()
         self._runner = runner
+        self.claim_wait = claim_wait
         self._owns_runner = runner is None
         self._cache: DistributedCacheManager | None = None
         self._settings: RenderSettings | None = None
@@ -197,16 +203,49 @@ class AsyncRenderer:
     async def _produce(self, chunks: AsyncIterable[list[ListedFile]], jobs: MemoryObjectSendStream[RenderJob],
                        results: MemoryObjectSendStream[FileResult], slots: int) -> None:
         run = self.config.run
-        assert self._settings is not None
+        waiting: dict[str, tuple[ListedFile, FileResult]] = {}  # claimed by another live run
         async with jobs, results:
             async for chunk in _rechunk(chunks, PREPARE_CHUNK):
-                mine = select_shard(chunk, run.shard)
-                to_render, skipped = await anyio.to_thread.run_sync(self._prepare, mine)
-                for result in skipped:
-                    await results.send(result)
-                for files in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
-                                       bytes_per_job=run.bytes_per_job):
-                    await jobs.send(RenderJob(tuple(files), self._settings, str(self.output_dir)))
+                await self._send(select_shard(chunk, run.shard), jobs, results, slots, waiting)
+            await self._wait_for_claims(waiting, jobs, results, slots)
+
+    async def _send(self, files: list[ListedFile], jobs: MemoryObjectSendStream[RenderJob],
+                    results: MemoryObjectSendStream[FileResult], slots: int,
+                    waiting: dict[str, tuple[ListedFile, FileResult]]) -> None:
+        """Prepare ``files``: send the jobs of those to render and the results of those skipped; put
+        those another live run has claimed into ``waiting``."""
+        run = self.config.run
+        assert self._settings is not None
+        to_render, skipped = await anyio.to_thread.run_sync(self._prepare, files)
+        by_key = {listed.key: listed for listed in files}
+        for result in skipped:
+            if result.status == CLAIMED:
+                waiting[result.key] = (by_key[result.key], result)
+            else:
+                await results.send(result)
+        for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
+                                bytes_per_job=run.bytes_per_job):
+            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir)))
+
+    async def _wait_for_claims(self, waiting: dict[str, tuple[ListedFile, FileResult]],
+                               jobs: MemoryObjectSendStream[RenderJob],
+                               results: MemoryObjectSendStream[FileResult], slots: int) -> None:
+        """Ask again for the files other live runs had claimed, until each is done (its entry
+        written), free (its claim released or stale: this run renders it) or ``claim_wait`` has
+        passed: those are reported as ``claimed``, so the run does not end complete without them.
+        Files this run claimed itself (listed twice) are waited for however long they take."""
+        assert self._gate is not None
+        deadline = anyio.current_time() + self.claim_wait
+        while waiting:
+            others = [key for key in waiting if not self._gate.holds(key)]
+            if others and anyio.current_time() >= deadline:
+                for key in others:
+                    await results.send(waiting.pop(key)[1])
+                continue
+            await anyio.sleep(CLAIM_POLL)
+            retry = [listed for listed, _ in waiting.values()]
+            waiting.clear()
+            await self._send(retry, jobs, results, slots, waiting)
 
     def _prepare(self, chunk: list[ListedFile]) -> tuple[list[tuple[ListedFile, int]], list[FileResult]]:
         """In a thread: stat each file, and with ``--resume`` set aside those the gate skips."""
