@@ -75,6 +75,7 @@ from asyncrender.render.texsource import (
     item_file_text,
     preamble_source,
 )
+from asyncrender.worker.lifetime import child_dies_with_me, scratch_prefix
 
 MAX_ROUNDS = 4
 _NONCE = secrets.token_hex(4)  # per process: items cannot forge the log markers
@@ -109,7 +110,8 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str) -> tup
     term = workdir / stdout_name
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+                                stdout=out, stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=child_dies_with_me())  # a session of its own, yet it dies with us
         expired = threading.Event()
 
         def kill() -> None:
@@ -169,7 +171,7 @@ def _format_for(settings: RenderSettings) -> Path | None:
 
 
 def _build_format(settings: RenderSettings, target: Path) -> Path | None:
-    work = Path(tempfile.mkdtemp(prefix="asyncrender-ini-"))
+    work = Path(tempfile.mkdtemp(prefix=scratch_prefix("ini")))
     try:
         pre = preamble_source(settings) + "\\begin{document}\n\\end{document}\n"
         (work / "pre.tex").write_text(pre, encoding="utf-8")
@@ -361,7 +363,7 @@ def render_batch(
     items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None
 ) -> list[ItemOutcome]:
     """One TeX batch in a private temp dir (removed afterwards); one outcome per item."""
-    workdir = Path(tempfile.mkdtemp(prefix="asyncrender-tex-", dir=scratch_root()))
+    workdir = Path(tempfile.mkdtemp(prefix=scratch_prefix("tex"), dir=scratch_root()))
     try:
         for i, item in enumerate(items, start=1):
             (workdir / item_file_name(i)).write_text(item_file_text(item.latex), encoding="utf-8")

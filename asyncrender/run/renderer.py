@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -32,10 +33,12 @@ from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
 from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
+from asyncrender.render.latex import scratch_root
 from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
+from asyncrender.worker.lifetime import sweep_scratch
 
 PREPARE_CHUNK = 256
 # How long a run waits, once everything else is done, for files another live run has claimed; after
@@ -94,6 +97,7 @@ class AsyncRenderer:
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
+        await anyio.to_thread.run_sync(sweep_scratch, (scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()))
         renderer = await anyio.to_thread.run_sync(resolve_renderer, self.config.render.renderer)
         version = await anyio.to_thread.run_sync(lambda: get_backend(renderer).version())
         self._settings = RenderSettings(**{**self.config.render.__dict__, "renderer": renderer})

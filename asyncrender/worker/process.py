@@ -23,18 +23,24 @@ from asyncrender.model import (
     ListedFile,
     RenderJob,
 )
+from asyncrender.processes import ProcessId
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
+from asyncrender.worker.lifetime import die_with_parent, watch_orchestrator
 from asyncrender.worker.naming import item_file_names
 from asyncrender.worker.paperdirs import owned_paper_dir
 
 _backends: dict[str, Backend] = {}
 
 
-def init_worker() -> None:
-    """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do."""
+def init_worker(orchestrator: ProcessId | None = None) -> None:
+    """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do; the
+    worker dies with its forkserver and with ``orchestrator`` (see ``worker.lifetime``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # the parent is the forkserver; the watchdog below covers the orchestrator
+    if orchestrator is not None:
+        watch_orchestrator(orchestrator)
 
 
 @dataclass
