@@ -149,6 +149,7 @@ class CacheEntry(TypedDict):
 
     version: int
     file: str
+    source: NotRequired[str]  # the input's resolved absolute path: which file holds the key
     status: Status
     paper_id: str | None
     images: list[ImageRecord]
@@ -212,6 +213,7 @@ class FileOutcome:
     input_fp: InputFingerprint | None
     seconds: float
     errors_omitted: dict[ErrorKind, int] = field(default_factory=dict)
+    source: str | None = None  # the input's resolved absolute path (see CacheEntry)
 
     @staticmethod
     def failed(listed: ListedFile, kind: ErrorKind, message: str,

@@ -65,6 +65,7 @@ def build_entry(
     images: list[ImageRecord],
     errors: list[ErrorRecord],
     errors_omitted: dict[ErrorKind, int] | None = None,
+    source: str | None = None,
     input_fp: InputFingerprint | None,
     config: ConfigRecord,
     output_dir: str,
@@ -87,6 +88,8 @@ def build_entry(
     }
     if errors_omitted:
         entry["errors_omitted"] = errors_omitted
+    if source is not None:
+        entry["source"] = source
     return entry
 
 

@@ -16,6 +16,7 @@ import uuid
 
 from asyncrender.cache.claims import Holder
 from asyncrender.cache.entry import Resume, content_matches, resume_decision
+from asyncrender.cache.keys import other_file
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry, ListedFile
 from asyncrender.run.results import FileResult
@@ -31,10 +32,19 @@ class ResumeGate:
         self._claims: set[str] = set()  # keys this run claimed and has not written yet
         self.holder = Holder.this_process(uuid.uuid4().hex)  # a run id: two runs in one process differ
 
-    def skip(self, listed: ListedFile, st: os.stat_result | None) -> FileResult | None:
-        """The result of a file not rendered now (its entry is still valid, or it is claimed by
-        another live run, or its claim cannot be made), or None: then this run holds its claim."""
-        done = self._valid_entry(listed, st)
+    def skip(self, listed: ListedFile, st: os.stat_result | None, *, resume: bool) -> FileResult | None:
+        """The result of a file not rendered now, or None. Never rendered: a file whose key holds
+        another file's entry (``run.keys``). With ``resume``, not rendered now: a file whose entry
+        is still valid, or claimed by another live run, or whose claim cannot be made; otherwise
+        this run now holds its claim."""
+        entry = self._cache.load_file_cache(listed.key)
+        other = other_file(entry, listed.path)
+        if other is not None:
+            return FileResult.refused(listed.key, f"its cache key is another file's, {other} (list the two "
+                                                  "by paths that differ, or use another cache folder)")
+        if not resume:
+            return None
+        done = entry if entry is not None and self._still_valid(entry, listed, st) else None
         if done is None:
             # A key this run holds already is a duplicate line of the list.
             if listed.key in self._claims:

@@ -263,11 +263,10 @@ class AsyncRenderer:
                 st = None
             if st is not None and not stat.S_ISREG(st.st_mode):
                 st = None  # a FIFO, a device, a folder: rendered (and failed as input), never read here
-            if self.config.run.resume:
-                skip = self._gate.skip(listed, st)
-                if skip is not None:
-                    skipped.append(skip)
-                    continue
+            skip = self._gate.skip(listed, st, resume=self.config.run.resume)
+            if skip is not None:
+                skipped.append(skip)
+                continue
             to_render.append((listed, st.st_size if st else 0))
         return to_render, skipped
 
@@ -292,7 +291,7 @@ class AsyncRenderer:
     def _entry(self, outcome: FileOutcome) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
-            errors_omitted=outcome.errors_omitted,
+            errors_omitted=outcome.errors_omitted, source=outcome.source,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
             seconds=outcome.seconds, finished_at=utc_now())
 

@@ -7,12 +7,14 @@ return value. A worker never raises for bad input or a bad item: those become er
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncrender.cache.keys import input_source
 from asyncrender.inputs.extracted import Paper, parse_extracted, read_extracted
 from asyncrender.model import (
     BoundedErrors,
@@ -106,7 +108,7 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
         position += len(p.items)
         share = render_seconds * len(p.items) / len(all_items) if all_items else 0.0
         outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share)
-    return [outcomes[listed.key] for listed in job.files]
+    return [dataclasses.replace(outcomes[listed.key], source=input_source(listed.path)) for listed in job.files]
 
 
 def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> FileOutcome:
