@@ -81,7 +81,7 @@ class DistributedCacheManager:
         except FileNotFoundError:
             if not create:
                 raise CacheFormatError(f"{self.cache_dir}: not a cache folder (no metadata.json)") from None
-            self.entries_dir.mkdir(parents=True, exist_ok=True)
+            self._make_entries_dir(parents=True)
             meta = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "created_at": utc_now()}
             write_atomic(meta_path, json.dumps(meta, indent=2).encode(), self.fsync)
             return meta
@@ -95,8 +95,18 @@ class DistributedCacheManager:
                 f"{meta_path}: cache version {meta.get('version')!r}; this asyncrender reads version "
                 f"{CACHE_VERSION} only (a newer asyncrender made it?). Nothing was changed."
             )
-        self.entries_dir.mkdir(exist_ok=True)
+        self._make_entries_dir(parents=False)
         return meta
+
+    def _make_entries_dir(self, parents: bool) -> None:
+        try:
+            self.entries_dir.mkdir(parents=parents, exist_ok=True)
+        except FileExistsError:
+            raise CacheFormatError(f"{self.entries_dir}: is a file; the cache keeps its entries in a "
+                                   "folder of that name") from None
+        except OSError as exc:
+            raise CacheFormatError(f"{self.entries_dir}: cannot make the entries folder: "
+                                   f"{exc.strerror or exc}") from None
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -118,6 +128,9 @@ class DistributedCacheManager:
             with open(path, "rb", buffering=0) as f:
                 data = f.readall()
         except FileNotFoundError:
+            return None
+        except OSError as exc:  # a folder of that name, no permission: not an entry
+            log.warning("cache entry %s cannot be read and is treated as absent: %s", path, exc.strerror or exc)
             return None
         try:
             return decode_entry(data, name)

@@ -106,13 +106,17 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
         _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
     try:
-        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait)
+        code = await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait)
     except BaseException as exc:  # a crash still ends the log, with what it was
         await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
                                      error=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
         await runlog.aclose()
+    if runlog.failure is not None:  # e.g. --log-file /dev/full: the run went on, its log is lost
+        _error(runlog.failure)
+        return code or 1
+    return code
 
 
 async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
@@ -148,12 +152,13 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except* (CacheFormatError, OSError) as group:
+    except* (CacheFormatError, ConfigError, OSError) as group:
         problems.extend(_leaves(group))
     for problem in problems:
         _error(str(problem))
-    if problems:
-        return await _end_log(runlog, 1, stats, None, bool(received))
+    if problems:  # bad settings (cache and output folders that overlap, a bad scheduler): usage
+        usage = all(isinstance(p, ConfigError) for p in problems)
+        return await _end_log(runlog, 2 if usage else 1, stats, None, bool(received))
     incomplete = stats.claimed + stats.refused
     if incomplete and not received:
         _error(f"{incomplete} listed files were not rendered (see above); run again with --resume")
@@ -247,6 +252,8 @@ def summary(
         totals = DistributedCacheManager(cache_dir, create=False).save_summary()
     except CacheFormatError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # e.g. summary.json is a folder
+        raise _fail(f"{cache_dir / 'summary.json'}: cannot write: {exc.strerror or exc}") from None
     if as_json:
         print(json.dumps(totals, indent=2))
         return

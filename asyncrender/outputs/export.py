@@ -175,7 +175,7 @@ def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fm
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
     fractions = fractions or Fractions()
-    target = Path(out)
+    target = Path(os.path.abspath(out))  # "." or "..": a name to build next to
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"{target}: already exists and is not an empty folder")
     cache = DistributedCacheManager(cache_dir, create=False)

@@ -27,7 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from asyncrender.cache.entry import build_entry, config_fingerprint
 from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
 from asyncrender.cache.summary import Summary
-from asyncrender.config import Config, RenderSettings
+from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
@@ -94,6 +94,7 @@ class AsyncRenderer:
 
     async def __aenter__(self) -> AsyncRenderer:
         run = self.config.run
+        check_apart(self.cache_dir, self.output_dir)
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
@@ -280,6 +281,10 @@ class AsyncRenderer:
                     try:
                         claimed = self._gate is not None and self._gate.written(outcome.key)
                         await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
+                    except IsADirectoryError:  # that file alone: a folder sits where its entry goes
+                        await results.send(FileResult.refused(outcome.key, (
+                            f"its cache entry {self.cache.entry_path(outcome.key)} is a folder (remove it)")))
+                        continue
                     except OSError as exc:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.
@@ -294,6 +299,15 @@ class AsyncRenderer:
             errors_omitted=outcome.errors_omitted, source=outcome.source,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
             seconds=outcome.seconds, finished_at=utc_now())
+
+
+def check_apart(cache_dir: Path, output_dir: Path) -> None:
+    """Refuse a cache folder and an output folder that overlap: a paper folder could then be the
+    cache's ``file_caches`` or ``summary.json`` (a paper id ``summary.json``), or the cache a paper's."""
+    cache, out = cache_dir.resolve(), output_dir.resolve()
+    if cache == out or cache.is_relative_to(out) or out.is_relative_to(cache):
+        raise ConfigError(f"the cache folder {cache_dir} and the output folder {output_dir} overlap; "
+                          "give two separate folders")
 
 
 async def _as_listed_chunks(paths: Iterable[PathLike] | AsyncIterable[PathLike]) -> AsyncIterator[list[ListedFile]]:
