@@ -57,6 +57,17 @@ def start_time(pid: int) -> int | None:
     return found[1] if found else None
 
 
+def started_at(pid: int) -> float | None:
+    """When process ``pid`` started, as a Unix time (boot time + its start time); None if unknown."""
+    ticks = start_time(pid)
+    try:
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return None if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class ProcessId:
     """One process, unambiguously: its pid, its start time and its boot."""

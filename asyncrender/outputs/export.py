@@ -36,6 +36,7 @@ from typing import IO, Any
 from asyncrender.cache.entry import entry_paper_id
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry
+from asyncrender.processes import pid_alive, started_at
 from asyncrender.worker.naming import CaseFoldedNames, safe_name
 
 log = logging.getLogger("asyncrender")
@@ -163,10 +164,11 @@ class ExportReport:
     papers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     missing: int = 0
     copied: int = 0
+    outside: int = 0  # images an entry lists outside its output folder: never read
 
     def as_json(self) -> dict[str, Any]:
         return {"format": self.format, "out": self.out, "images": self.images, "papers": self.papers,
-                "missing_images": self.missing, "copied": self.copied}
+                "missing_images": self.missing, "copied": self.copied, "outside_images": self.outside}
 
 
 def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fmt: str = "imagefolder",
@@ -180,6 +182,7 @@ def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fm
         raise ExportError(f"{target}: already exists and is not an empty folder")
     cache = DistributedCacheManager(cache_dir, create=False)
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_partial_exports(target)
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -200,7 +203,7 @@ def _write(cache: DistributedCacheManager, work: Path, fmt: str, fractions: Frac
     files: dict[str, IO[str]] = {}
     papers: dict[str, set[str]] = {s: set() for s in SPLITS}
     try:
-        for row in export_rows(cache.iter_entries(ordered=True), fractions, seed):
+        for row in export_rows(images_inside(cache.iter_entries(ordered=True), report), fractions, seed):
             if fmt == "imagefolder":
                 if not _place_image(row, work / row.split, report):
                     continue
@@ -238,3 +241,63 @@ def _place_image(row: ExportRow, split_dir: Path, report: ExportReport) -> bool:
         log.warning("%s: image missing, left out of the export (render again with --resume?)", row.source)
         return False
     return True
+
+
+# -- what an export may read, and what a killed one leaves ----------------------------------------
+
+
+def image_inside(output_dir: object, path: str) -> bool:
+    """Whether an entry's image ``path`` may be exported: it resolves (symlinks followed) to a file
+    inside the entry's ``output_dir``, so a tampered entry cannot export (hard-link) any other file.
+    A migrated entry has no ``output_dir``: its images must be ``.png`` files (or missing)."""
+    try:
+        real = os.path.realpath(path)
+        if not isinstance(output_dir, str):  # a missing one is counted as missing by the caller
+            return real.endswith(".png") and (os.path.isfile(real) or not os.path.lexists(real))
+        return Path(real).is_relative_to(os.path.realpath(output_dir))
+    except (OSError, ValueError):
+        return False
+
+
+def images_inside(entries: Iterable[CacheEntry], report: ExportReport) -> Iterator[CacheEntry]:
+    """``entries`` without the images ``image_inside`` refuses (counted and logged)."""
+    for entry in entries:
+        images = entry.get("images") or []
+        kept = [i for i in images if isinstance(i, dict) and isinstance(i.get("path"), str)
+                and image_inside(entry.get("output_dir"), i["path"])]
+        for image in images:
+            if image not in kept and isinstance(image, dict):
+                report.outside += 1
+                log.warning("%s: image %r is outside the output folder; left out of the export",
+                            entry["file"], image.get("path"))
+        yield {**entry, "images": kept} if len(kept) != len(images) else entry
+
+
+def sweep_partial_exports(target: Path) -> int:
+    """Remove ``.<name>.<pid>.partial`` folders next to ``target`` that an export killed midway left
+    (their process is gone, or its pid now belongs to a process started after the folder was)."""
+    removed = 0
+    prefix, suffix = f".{target.name}.", ".partial"
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return 0
+    for name in names:
+        pid = name[len(prefix) : -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ""
+        if not pid.isdigit():
+            continue
+        path = target.parent / name
+        if pid_alive(int(pid)) and not _started_after(int(pid), path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _started_after(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` started after ``path`` was last changed (then it did not make it)."""
+    started = started_at(pid)
+    try:
+        return started is not None and started > path.stat().st_mtime + 1
+    except OSError:
+        return False

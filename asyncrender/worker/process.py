@@ -31,7 +31,7 @@ from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
 from asyncrender.worker.lifetime import die_with_parent, watch_orchestrator
 from asyncrender.worker.naming import item_file_names
-from asyncrender.worker.paperdirs import owned_paper_dir
+from asyncrender.worker.paperdirs import owned_paper_dir, remove_stale_images
 
 _backends: dict[str, Backend] = {}
 
@@ -52,6 +52,7 @@ class _Prepared:
     fingerprint: InputFingerprint
     items: list[RenderItem]
     seconds: float
+    folder: Path
 
 
 def _backend(name: str) -> Backend:
@@ -91,7 +92,7 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         names = item_file_names(item.id for item in paper.items)
         items = [RenderItem(i.latex, i.type, folder / n) for i, n in zip(paper.items, names, strict=True)]
-        prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start))
+        prepared.append(_Prepared(listed, paper, fingerprint, items, time.perf_counter() - start, folder))
 
     all_items = [item for p in prepared for item in p.items]
     start = time.perf_counter()
@@ -127,5 +128,6 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float) -> F
                 item.out_path.unlink(missing_ok=True)
             errors.add({"id": paper_item.id, "kind": result.error_kind, "message": result.message or "",
                         "type": item.type, "latex": item.latex})
+    remove_stale_images(p.folder, {item.out_path.name for item in p.items})
     return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors.kept,
                        input_fp=p.fingerprint, seconds=seconds, errors_omitted=errors.omitted)
