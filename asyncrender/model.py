@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict, get_args
 
 from asyncrender.config import RenderSettings
@@ -28,12 +28,20 @@ ErrorKind = Literal["input", "latex", "unsupported", "timeout", "too_large", "cr
 ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
 TRANSIENT_ERROR_KINDS: frozenset[str] = frozenset({"crash", "timeout", "io"})
 
+# What one file may cost: its first errors are kept whole, the rest only counted by kind (an
+# entry's ``errors_omitted``), so a 4 MB input of ``[1,1,1,...]`` makes a small entry, and the
+# orchestrator, ``--resume`` and ``summary`` never hold millions of error records.
+MAX_ERRORS_PER_FILE = 100
+
 Status = Literal["success", "partial", "failed"]
 STATUSES: tuple[Status, ...] = ("success", "partial", "failed")
 
-# A file ``--resume`` did not render because another live run holds its claim.
-ResultStatus = Literal["success", "partial", "failed", "claimed"]
+# Files a run did not render, and why: another live run held its claim to the end (``claimed``);
+# or rendering it would have replaced another file's entry, or its claim's name is taken by
+# something that is not a claim (``refused``). Either way the run is not complete (exit 1).
+ResultStatus = Literal["success", "partial", "failed", "claimed", "refused"]
 CLAIMED: ResultStatus = "claimed"
+REFUSED: ResultStatus = "refused"
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -150,10 +158,12 @@ class CacheEntry(TypedDict):
 
     version: int
     file: str
+    source: NotRequired[str]  # the input's resolved absolute path: which file holds the key
     status: Status
     paper_id: str | None
     images: list[ImageRecord]
     errors: list[ErrorRecord]
+    errors_omitted: NotRequired[dict[ErrorKind, int]]  # failed items beyond ``errors``, by kind
     input: InputRecord | None
     config: ConfigRecord | None
     renderer: NotRequired[str]
@@ -161,6 +171,32 @@ class CacheEntry(TypedDict):
     seconds: NotRequired[float]
     finished_at: NotRequired[str]
     migrated: NotRequired[MigratedRecord]
+
+
+class BoundedErrors:
+    """A file's errors as they come: the first ``limit`` kept whole, the others counted by kind."""
+
+    def __init__(self, limit: int = MAX_ERRORS_PER_FILE) -> None:
+        self.limit = limit
+        self.kept: list[ErrorRecord] = []
+        self.omitted: dict[ErrorKind, int] = {}
+
+    def add(self, record: ErrorRecord) -> None:
+        if len(self.kept) < self.limit:
+            self.kept.append(record)
+        else:
+            self.count(record["kind"])
+
+    def count(self, kind: ErrorKind, n: int = 1) -> None:
+        """``n`` more errors of ``kind`` whose records are not kept."""
+        if n:
+            self.omitted[kind] = self.omitted.get(kind, 0) + n
+
+
+def omitted_errors(entry: CacheEntry) -> int:
+    """How many failed items an entry counts beyond the error records it keeps."""
+    omitted = entry.get("errors_omitted")
+    return sum(n for n in omitted.values() if isinstance(n, int)) if isinstance(omitted, dict) else 0
 
 
 @dataclass(frozen=True)
@@ -185,6 +221,8 @@ class FileOutcome:
     errors: list[ErrorRecord]
     input_fp: InputFingerprint | None
     seconds: float
+    errors_omitted: dict[ErrorKind, int] = field(default_factory=dict)
+    source: str | None = None  # the input's resolved absolute path (see CacheEntry)
 
     @staticmethod
     def failed(listed: ListedFile, kind: ErrorKind, message: str,

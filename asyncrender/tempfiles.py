@@ -5,19 +5,27 @@ in the final file's folder, then a rename. Host and pid let a later run tell an 
 is dead) from a file another live run is writing right now; the random part keeps two writers
 apart even when they share a pid on two machines of one shared folder. PNG temps start with ``.``
 so that they never look like images. Pure naming here, plus one folder sweep.
+
+A sweep removes only names of exactly that shape: a user's ``notes.tmp`` in the
+cache folder or a paper folder is not asyncrender's, whatever its age, and stays.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
 from pathlib import Path
 
+from asyncrender.processes import pid_alive
+
 TEMP_SUFFIX = ".tmp"
 STALE_TEMP_SECONDS = 300.0
 HOST = socket.gethostname()
+# <final name>.<host>.<pid>.<8 hex>.tmp; the final name and the host may hold dots.
+_TEMP_NAME = re.compile(r"(?P<head>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{8}\.tmp", re.DOTALL)
 
 
 def temp_path(path: Path, *, hidden: bool = False) -> Path:
@@ -56,12 +64,10 @@ def is_orphan(name: str, age_seconds: float, max_age: float = STALE_TEMP_SECONDS
     A temp of a dead process on this host is an orphan at once; any other (another host's, or one
     whose name we do not know) only once it is older than ``max_age``.
     """
-    if not name.endswith(TEMP_SUFFIX):
+    match = _TEMP_NAME.fullmatch(name)
+    if match is None:  # not a name asyncrender makes: never ours to delete
         return False
-    # <final name>.<host>.<pid>.<random>.tmp; the host name may itself hold dots.
-    parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
-    if (len(parts) == 3 and parts[0].endswith("." + HOST) and parts[1].isdigit()
-            and not pid_alive(int(parts[1]))):
+    if match["head"].endswith("." + HOST) and not pid_alive(int(match["pid"])):
         return True
     return age_seconds > max_age
 
@@ -89,15 +95,3 @@ def remove_orphans(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
                     continue
                 removed += 1
     return removed
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OverflowError:
-        return False
-    return True

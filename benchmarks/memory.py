@@ -1,4 +1,5 @@
-"""Item 4: the orchestrator's peak RSS with a short vs a long file list (benchmark-only tiny backend).
+"""Item 4: the orchestrator's peak RSS with a short vs a long file list (benchmark-only tiny backend),
+and with one bad input of growing size (``[1,1,1,...]``: every item fails; issue 12 item 2).
 
 Each size runs in a fresh process (``python -m benchmarks.memory LIST CACHE OUT JOBS``), which
 renders the whole list through ``read_file_list`` and the orchestrator with ``-j 2`` and reports its
@@ -49,7 +50,27 @@ def run(work: Path, quick: bool) -> tuple[Section, dict[int, Path]]:
     growth = figures[large]["rss_mib"] / figures[small]["rss_mib"]
     s.lines += ["", f"{large // small}x the files: peak RSS x{growth:.2f} (aim: flat)."]
     s.headlines[f"orchestrator peak RSS, {large:,} vs {small:,} files"] = f"x{growth:.2f}"
+    s.lines += ["", *_bad_input_rows(work, (1, 4) if quick else (1, 4, 16))]
     return s, caches
+
+
+def _bad_input_rows(work: Path, sizes_mib: tuple[int, ...]) -> list[str]:
+    """One input of ``[1,1,1,...]`` (every item bad), growing: the entry and the orchestrator's peak
+    RSS stay flat, since a file keeps its first errors and only counts the rest."""
+    lines = ["One input file whose every item is bad (`[1,1,1,...]`), growing; same orchestrator:", "",
+             "| input | items | entry | peak RSS |", "|---:|---:|---:|---:|"]
+    for mib in sizes_mib:
+        folder = work / f"bad_{mib}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        items = (mib << 20) // 2
+        (folder / "bad_extracted.json").write_bytes(b"[" + b"1," * (items - 1) + b"1]")
+        (folder / "list.txt").write_text("bad_extracted.json\n")
+        f = run_child("benchmarks.memory", str(folder / "list.txt"), str(folder / "cache"),
+                      str(folder / "out"), str(JOBS))
+        entry = next((folder / "cache" / "file_caches").glob("*.cache")).stat().st_size
+        lines.append(f"| {mib} MiB | {items:,} | {entry / 1024:.0f} KiB | {f['rss_mib']:.0f} MiB |")
+    return lines
 
 
 def child(listing: str, cache: str, out: str, jobs: int) -> dict[str, float]:

@@ -20,6 +20,7 @@ from asyncrender.model import (
     TRANSIENT_ERROR_KINDS,
     CacheEntry,
     ConfigRecord,
+    ErrorKind,
     ErrorRecord,
     ImageRecord,
     InputFingerprint,
@@ -63,13 +64,15 @@ def build_entry(
     paper_id: str | None,
     images: list[ImageRecord],
     errors: list[ErrorRecord],
+    errors_omitted: dict[ErrorKind, int] | None = None,
+    source: str | None = None,
     input_fp: InputFingerprint | None,
     config: ConfigRecord,
     output_dir: str,
     seconds: float,
     finished_at: str,
 ) -> CacheEntry:
-    return {
+    entry: CacheEntry = {
         "version": ENTRY_VERSION,
         "file": key,
         "status": file_status(images, errors),
@@ -83,6 +86,11 @@ def build_entry(
         "seconds": round(seconds, 6),
         "finished_at": finished_at,
     }
+    if errors_omitted:
+        entry["errors_omitted"] = errors_omitted
+    if source is not None:
+        entry["source"] = source
+    return entry
 
 
 def entry_paper_id(entry: CacheEntry) -> str:
@@ -149,6 +157,7 @@ def resume_decision(
     if (entry.get("config") or {}).get("fingerprint") != config_fp or entry.get("output_dir") != output_dir:
         return Resume.RENDER
     kinds = {e.get("kind") for e in entry.get("errors", []) if isinstance(e, dict)}
+    kinds |= set(entry.get("errors_omitted") or ())
     if kinds & TRANSIENT_ERROR_KINDS or (retry_failed and entry["status"] != "success"):
         return Resume.RENDER
     recorded = entry.get("input")

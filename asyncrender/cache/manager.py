@@ -85,7 +85,7 @@ class DistributedCacheManager:
         except FileNotFoundError:
             if not create:
                 raise CacheFormatError(f"{self.cache_dir}: not a cache folder (no metadata.json)") from None
-            self.entries_dir.mkdir(parents=True, exist_ok=True)
+            self._make_entries_dir(parents=True)
             meta = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "created_at": utc_now()}
             write_atomic(meta_path, json.dumps(meta, indent=2).encode(), self.fsync)
             return meta
@@ -99,8 +99,18 @@ class DistributedCacheManager:
                 f"{meta_path}: cache version {meta.get('version')!r}; this asyncrender reads version "
                 f"{CACHE_VERSION} only (a newer asyncrender made it?). Nothing was changed."
             )
-        self.entries_dir.mkdir(exist_ok=True)
+        self._make_entries_dir(parents=False)
         return meta
+
+    def _make_entries_dir(self, parents: bool) -> None:
+        try:
+            self.entries_dir.mkdir(parents=parents, exist_ok=True)
+        except FileExistsError:
+            raise CacheFormatError(f"{self.entries_dir}: is a file; the cache keeps its entries in a "
+                                   "folder of that name") from None
+        except OSError as exc:
+            raise CacheFormatError(f"{self.entries_dir}: cannot make the entries folder: "
+                                   f"{exc.strerror or exc}") from None
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -123,15 +133,18 @@ class DistributedCacheManager:
                 data = f.readall()
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a folder of that name, no permission: not an entry
+            log.warning("cache entry %s cannot be read and is treated as absent: %s", path, exc.strerror or exc)
+            return None
         try:
             return decode_entry(data, name)
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
             return None
 
-    def claim(self, file_path: str | os.PathLike[str]) -> bool:
-        """Claim the file for this process (see ``cache.claims``); False when a live run holds it."""
-        return claims.try_claim(str(self.entries_dir), normalise_key(os.fspath(file_path)), time.time())
+    def claim(self, file_path: str | os.PathLike[str], holder: claims.Holder) -> claims.Held | None:
+        """Claim the file for ``holder`` (see ``cache.claims``); None when it is ours now, else why not."""
+        return claims.try_claim(str(self.entries_dir), normalise_key(os.fspath(file_path)), time.time(), holder)
 
     def release_claim(self, file_path: str | os.PathLike[str]) -> None:
         claims.release(str(self.entries_dir), normalise_key(os.fspath(file_path)))

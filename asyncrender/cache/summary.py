@@ -2,7 +2,8 @@
 
 Fields:
 - ``files``: entries in all, and ``by_status`` (success / partial / failed);
-- ``items``: ``rendered`` (images) and ``failed`` (item errors, plus one per file that failed whole);
+- ``items``: ``rendered`` (images) and ``failed`` (item errors, those an entry only counts in
+  ``errors_omitted`` included, plus one per file that failed whole);
 - ``failures_by_kind``: error kind -> count;
 - ``render_seconds``: the sum of the entries' ``seconds``;
 - ``migrated``: entries that came from a legacy cache;
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TypedDict
 
-from asyncrender.model import STATUSES, CacheEntry, Status
+from asyncrender.model import STATUSES, CacheEntry, Status, omitted_errors
 
 
 class FileTotals(TypedDict):
@@ -58,6 +59,10 @@ class SummaryBuilder:
         self.failed += len(errors)
         for error in errors:
             self.kinds[str(error.get("kind", "unknown")) if isinstance(error, dict) else "unknown"] += 1
+        omitted = entry.get("errors_omitted")
+        if isinstance(omitted, dict):
+            self.failed += omitted_errors(entry)
+            self.kinds.update({str(k): n for k, n in omitted.items() if isinstance(n, int)})
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):
             self.seconds += seconds

@@ -31,8 +31,8 @@ from asyncrender.config import Config, ConfigError, load_config, parse_shard
 from asyncrender.inputs.filelist import count_listed, read_file_list
 from asyncrender.model import STATUSES, Status
 from asyncrender.outputs.failures import entry_failures, error_line
-from asyncrender.run.renderer import AsyncRenderer
-from asyncrender.run.results import RunStats
+from asyncrender.run.renderer import CLAIM_WAIT, AsyncRenderer
+from asyncrender.run.results import FileResult, RunStats
 from asyncrender.storage import is_url, posix_folder, stat_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
@@ -74,6 +74,8 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's totals as JSON.")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Append a structured log (JSON lines) here.")] = None,
+    claim_wait: Annotated[float, typer.Option(help="With --resume, seconds to wait at the end for files "
+                                              "another live run has claimed.")] = CLAIM_WAIT,
 ) -> None:
     """Render every item of every listed file to a PNG, with one cache entry per file."""
     _setup_logging(quiet or as_json)
@@ -102,32 +104,38 @@ def render(
         raise _fail(f"{file_list}: no such file list", 2)
     if legacy_cache is not None:
         migrate(legacy_cache, cache_dir)
-    code = anyio.run(_render, file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file,
+    if not 0 <= claim_wait < float("inf"):
+        raise _fail(f"--claim-wait must be a number of seconds, not {claim_wait}", 2)
+    code = anyio.run(_render, file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file, claim_wait,
                      backend="asyncio", backend_options={"use_uvloop": True})
     raise typer.Exit(code)
 
 
 async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                  quiet: bool, as_json: bool, log_file: Path | None) -> int:
+                  quiet: bool, as_json: bool, log_file: Path | None, claim_wait: float) -> int:
     if log_file is None:
-        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None)
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait)
     try:
         runlog = await RunLog(log_file).open()
     except OSError as exc:
         _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
     try:
-        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog)
+        code = await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait)
     except BaseException as exc:  # a crash still ends the log, with what it was
         await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
                                      error=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
         await runlog.aclose()
+    if runlog.failure is not None:  # e.g. --log-file /dev/full: the run went on, its log is lost
+        _error(runlog.failure)
+        return code or 1
+    return code
 
 
 async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                      quiet: bool, as_json: bool, runlog: RunLog | None) -> int:
+                      quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float) -> int:
     received: list[int] = []
     progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
     stats = RunStats()
@@ -138,7 +146,7 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
             if file_list != "-":
                 tg.start_soon(_count_total, file_list, progress)
-            renderer = AsyncRenderer(cache_dir, output_dir, config=config)
+            renderer = AsyncRenderer(cache_dir, output_dir, config=config, claim_wait=claim_wait)
             try:
                 with progress:
                     async with renderer:
@@ -149,6 +157,8 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
                                 output_dir=str(renderer.output_dir), config=renderer.config_fingerprint))
                         async for result in renderer.render_listed(read_file_list(file_list)):
                             progress.advance(result)
+                            if not result.rendered:  # the run will not be complete: say which file
+                                _report_unrendered(progress, result, stats)
                             if not (quiet or as_json or result.skipped):
                                 for row in entry_failures(result.entry) if result.entry else []:
                                     progress.error(error_line(row))
@@ -157,17 +167,23 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
             finally:
                 summary = renderer.summary
             tg.cancel_scope.cancel()
-    except* (CacheFormatError, OSError) as group:
+    except* (CacheFormatError, ConfigError, OSError) as group:
         problems.extend(_leaves(group))
     for problem in problems:
         _error(str(problem))
-    if problems:
-        return await _end_log(runlog, 1, stats, None, bool(received))
-    code = await _end_log(runlog, 128 + received[0] if received else 0, stats, summary, bool(received))
+    if problems:  # bad settings (cache and output folders that overlap, a bad scheduler): usage
+        usage = all(isinstance(p, ConfigError) for p in problems)
+        return await _end_log(runlog, 2 if usage else 1, stats, None, bool(received))
+    incomplete = stats.claimed + stats.refused
+    if incomplete and not received:
+        _error(f"{incomplete} listed files were not rendered (see above); run again with --resume")
+    code = 128 + received[0] if received else (1 if incomplete else 0)
+    code = await _end_log(runlog, code, stats, summary, bool(received))
     if as_json:
         print(json.dumps({"exit_code": code, "run": stats.as_record(), "cache": summary}))
     elif not quiet:
-        _print_run_table(stats, summary, interrupted=bool(received))
+        _print_run_table(stats, summary, "interrupted run" if received else
+                         "incomplete run" if incomplete else "run complete")
     return code
 
 
@@ -197,8 +213,20 @@ async def _count_total(file_list: str, progress: RunProgress) -> None:
     progress.set_total(await anyio.to_thread.run_sync(count_listed, file_list, abandon_on_cancel=True))
 
 
-def _print_run_table(stats: RunStats, summary: Summary | None, interrupted: bool) -> None:
-    table = Table(title="asyncrender: interrupted run" if interrupted else "asyncrender: run complete")
+MAX_UNRENDERED_LINES = 20
+
+
+def _report_unrendered(progress: RunProgress, result: FileResult, stats: RunStats) -> None:
+    """One error line per file the run could not render (the first ``MAX_UNRENDERED_LINES``)."""
+    shown = stats.claimed + stats.refused  # this result is counted already
+    if shown <= MAX_UNRENDERED_LINES:
+        progress.error(f"{result.key}: not rendered: {result.reason}")
+    if shown == MAX_UNRENDERED_LINES:
+        progress.error("... (further files not rendered are only counted)")
+
+
+def _print_run_table(stats: RunStats, summary: Summary | None, outcome: str) -> None:
+    table = Table(title=f"asyncrender: {outcome}")
     table.add_column("")
     table.add_column("this run", justify="right")
     table.add_column("whole cache", justify="right")
@@ -239,6 +267,8 @@ def summary(
         totals = DistributedCacheManager(cache_dir, create=False).save_summary()
     except CacheFormatError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # e.g. summary.json is a folder
+        raise _fail(f"{cache_dir / 'summary.json'}: cannot write: {exc.strerror or exc}") from None
     if as_json:
         print(json.dumps(totals, indent=2))
         return

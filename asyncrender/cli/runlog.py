@@ -15,6 +15,7 @@ loop never blocks on the disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -69,6 +70,7 @@ class RunLog:
         self._file: IO[str] | None = None
         self._pending: list[str] = []
         self._last_flush = time.monotonic()
+        self.failure: str | None = None  # why the log could not be written (then it is dropped)
 
     async def open(self) -> RunLog:
         def _open() -> IO[str]:
@@ -95,11 +97,24 @@ class RunLog:
             file.flush()
 
         with anyio.CancelScope(shield=True):  # lines taken from the buffer must reach the file
-            await anyio.to_thread.run_sync(_write)
+            try:
+                await anyio.to_thread.run_sync(_write)
+            except OSError as exc:  # a full disk, /dev/full: the run goes on without its log
+                self._drop(exc)
+
+    def _drop(self, exc: OSError) -> None:
+        self.failure = self.failure or f"{self.path}: cannot write the log: {exc.strerror or exc}"
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             await self.flush()
             if self._file is not None:
-                await anyio.to_thread.run_sync(self._file.close)
+                try:
+                    await anyio.to_thread.run_sync(self._file.close)
+                except OSError as exc:
+                    self._drop(exc)
                 self._file = None

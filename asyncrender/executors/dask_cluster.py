@@ -143,5 +143,7 @@ def make_dask_runner(executor: str, scheduler: str | None, jobs: int) -> DaskRun
         client = Client(scheduler)  # type: ignore[no-untyped-call]
     except OSError as exc:  # TimeoutError included: nothing answered at that address
         raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # bogus://x, tcp:// (no host, no port)
+        raise ConfigError(f"--scheduler {scheduler}: not a Dask scheduler address: {exc}") from None
     workers = jobs or max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
     return DaskRunner(client, workers)

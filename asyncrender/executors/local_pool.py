@@ -25,6 +25,7 @@ import anyio
 
 from asyncrender.executors.base import run_files_alone, worker_died, worker_raised
 from asyncrender.model import FileOutcome, RenderJob
+from asyncrender.processes import me
 from asyncrender.worker.process import init_worker, render_job
 
 MAX_STRIKES = 2
@@ -46,7 +47,8 @@ class LocalPoolRunner:
         self._quarantine_slots: anyio.CapacityLimiter | None = None  # made in the event loop
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init_worker)
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init_worker,
+                                   initargs=(me(),))
 
     def _rebuild(self, generation: int) -> None:
         """Replace a broken pool once, however many jobs saw it break."""

@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncrender.model import ITEM_TYPES, InputError, ItemType
+from asyncrender.model import ITEM_TYPES, MAX_ERRORS_PER_FILE, InputError, ItemType
 from asyncrender.storage import ObjectStat, StorageError, is_url, open_url, stat_url, storage_errors
 
 EXTRACTED_SUFFIX = "_extracted.json"
@@ -36,6 +36,7 @@ class Paper:
     paper_id: str
     items: tuple[PaperItem, ...]
     problems: tuple[ItemProblem, ...] = field(default=())
+    problems_omitted: int = 0  # bad items beyond the first MAX_ERRORS_PER_FILE, counted only
 
 
 def default_paper_id(path: str) -> str:
@@ -85,6 +86,7 @@ def parse_extracted(data: bytes, source: str) -> Paper:
         raise InputError(f"{source}: no items")
     items: list[PaperItem] = []
     problems: list[ItemProblem] = []
+    omitted = 0
     seen: set[str] = set()
     for index, raw in enumerate(raw_items):
         place = f"{source}: {where}[{index}]"
@@ -95,9 +97,13 @@ def parse_extracted(data: bytes, source: str) -> Paper:
                 raise InputError(f"{place}: duplicate id {_short(repr(item_id))}")
             items.append(item)
         except InputError as exc:
-            problems.append(ItemProblem(id=item_id if item_id not in seen else f"{item_id}#{index}", message=str(exc)))
+            if len(problems) < MAX_ERRORS_PER_FILE:
+                problems.append(ItemProblem(id=item_id if item_id not in seen else f"{item_id}#{index}",
+                                            message=str(exc)))
+            else:
+                omitted += 1
         seen.add(item_id)
-    return Paper(paper_id=paper_id, items=tuple(items), problems=tuple(problems))
+    return Paper(paper_id=paper_id, items=tuple(items), problems=tuple(problems), problems_omitted=omitted)
 
 
 def _item_id(raw: Any, index: int) -> str:

@@ -20,6 +20,7 @@ from asyncrender.storage import is_url, join, open_binary, open_url, url_parent
 
 # 64 KiB: about 1,600 paths per thread hop, and a small peak (1 MiB chunks cost ~25 MiB more RSS).
 LIST_CHUNK_BYTES = 64 << 10
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def listed_file(line: str, base_dir: str | None) -> ListedFile:
@@ -46,15 +47,21 @@ class ListLines:
     def __init__(self, errors: str = "surrogateescape") -> None:
         self._carry = b""
         self._errors = errors
+        self._started = False
 
     def feed(self, chunk: bytes) -> list[str]:
         data = self._carry + chunk
+        if not self._started and len(data) >= len(UTF8_BOM):  # an editor's BOM is not part of a path
+            self._started = True
+            data = data.removeprefix(UTF8_BOM)
         cut = data.rfind(b"\n") + 1
         self._carry = data[cut:]
         return list_lines(data[:cut].decode("utf-8", self._errors))
 
     def finish(self) -> list[str]:
         rest, self._carry = self._carry, b""
+        if not self._started:
+            rest = rest.removeprefix(UTF8_BOM)
         return list_lines(rest.decode("utf-8", self._errors))
 
 

@@ -38,6 +38,7 @@ from typing import IO, Any
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.outputs import parquet, webdataset
 from asyncrender.outputs.formulas import NORMALISATION_VERSION, SeenFormulas
+from asyncrender.outputs.guards import sweep_partial_exports
 from asyncrender.outputs.samples import ExportIndex, Sample, image_name, located, split_samples
 from asyncrender.outputs.shards import ShardWriter, WriteShard
 from asyncrender.outputs.splits import SPLITS, ExportError, Fractions, Split, split_of, split_order, unit_hash
@@ -69,10 +70,12 @@ class ExportReport:
     duplicates: int = 0  # formulas left out by dedup (exported in an earlier split, or earlier in this one)
     shards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     shards_kept: int = 0  # shards an earlier run of this export wrote, found unchanged
+    outside: int = 0  # images an entry lists outside its output folder: never read
 
     def as_json(self) -> dict[str, Any]:
         out = {"format": self.format, "out": self.out, "images": self.images, "papers": self.papers,
-               "missing_images": self.missing, "copied": self.copied, "duplicates": self.duplicates}
+               "missing_images": self.missing, "copied": self.copied, "duplicates": self.duplicates,
+               "outside_images": self.outside}
         if self.format in SHARDED:
             out |= {"shards": self.shards, "shards_kept": self.shards_kept}
         return out
@@ -106,12 +109,13 @@ def export(cache_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, fm
         writer = ShardWriter(target, options, extension, write)
         report = ExportReport(fmt, str(target))
         for split, split_iter in samples.splits():
-            report.shards[split] = writer.write_split(split, _counted(_present(split_iter, report), report),
+            report.shards[split] = writer.write_split(split, _counted(_present(_inside(split_iter, report), report),
+                                                                      report),
                                                       shard_size, shard_bytes)
         writer.finish()
         report.shards_kept = writer.kept
     else:
-        report = _export_folder(samples, Path(out), fmt)
+        report = _export_folder(samples, out, fmt)
     report.duplicates = samples.seen.dropped if samples.seen else 0
     return report
 
@@ -129,6 +133,17 @@ class _SplitSamples:
         self.seen = SeenFormulas() if self.dedup else None
         for split in split_order(self.dedup):
             yield split, split_samples(self.cache, index, split, self.seen)
+
+
+def _inside(samples: Iterable[Sample], report: ExportReport) -> Iterator[Sample]:
+    """The samples whose image lies inside its entry's output folder (``guards.image_inside``): a
+    tampered entry cannot export, or hard-link, any other file. The others are counted."""
+    for sample in samples:
+        if sample.outside:
+            report.outside += 1
+            log.warning("%s: image is outside the output folder; left out of the export", sample.source)
+            continue
+        yield sample
 
 
 def _present(samples: Iterable[Sample], report: ExportReport) -> Iterator[Sample]:
@@ -156,17 +171,20 @@ def _counted(samples: Iterable[Sample], report: ExportReport) -> Iterator[Sample
 # -- imagefolder and jsonl: a local folder, renamed into place whole -------------------------------
 
 
-def _export_folder(samples: _SplitSamples, target: Path, fmt: str) -> ExportReport:
+def _export_folder(samples: _SplitSamples, out: str, fmt: str) -> ExportReport:
+    target = Path(os.path.abspath(out))  # "." or "..": a name to build next to
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"{target}: already exists and is not an empty folder")
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_partial_exports(target)
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     report = ExportReport(fmt, str(target.resolve()))
     try:
         for split, split_iter in samples.splits():
-            stream = split_iter if fmt == "jsonl" else _present(split_iter, report)
+            inside = _inside(split_iter, report)
+            stream = inside if fmt == "jsonl" else _present(inside, report)
             _write_split(work, split, fmt, _counted(stream, report), report)
         if target.exists():
             target.rmdir()
@@ -207,3 +225,4 @@ def _place_image(sample: Sample, split_dir: Path, report: ExportReport) -> None:
     except OSError:  # another file system, or links not allowed: copy instead
         shutil.copyfile(sample.source, dest)
         report.copied += 1
+

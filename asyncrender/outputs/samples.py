@@ -30,6 +30,7 @@ from asyncrender.cache.entry import entry_paper_id
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry, ImageRecord, key_bytes
 from asyncrender.outputs.formulas import SeenFormulas, formula_hash
+from asyncrender.outputs.guards import image_inside
 from asyncrender.outputs.splits import Fractions, Split, split_of
 from asyncrender.worker.naming import CaseFoldedNames, safe_name
 
@@ -63,6 +64,7 @@ class Sample:
     columns: SampleColumns
     size: int = 0  # the PNG's size and mtime, once looked at (``located``)
     mtime_ns: int = 0
+    outside: bool = False  # the entry lists it outside its output folder: never read
 
 
 def image_name(paper_id: str, image_path: str) -> str:
@@ -144,4 +146,5 @@ def _entry_samples(entry: CacheEntry, split: Split, names: CaseFoldedNames,
             continue
         stem, dot, ext = image_name(paper_id, image["path"]).rpartition(".")
         name = names.claim(stem, dot + ext, f"{entry['file']}\0{columns['item_id']}")
-        yield Sample(split, sample_key(entry["file"], columns["item_id"]), name, image["path"], columns)
+        yield Sample(split, sample_key(entry["file"], columns["item_id"]), name, image["path"], columns,
+                     outside=not image_inside(entry.get("output_dir"), image["path"]))

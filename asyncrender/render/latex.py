@@ -89,6 +89,7 @@ from asyncrender.render.texsource import (
     format_key,
     preamble_source,
 )
+from asyncrender.worker.lifetime import child_dies_with_me, scratch_prefix
 
 MAX_ROUNDS = 4
 _formats: dict[str, Path | None] = {}
@@ -168,7 +169,8 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
         writer.start()
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+                                stdout=out, stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=child_dies_with_me())  # a session of its own, yet it dies with us
         expired = threading.Event()
 
         def kill() -> None:
@@ -233,7 +235,7 @@ def _format_for(settings: RenderSettings) -> Path | None:
 
 
 def _build_format(settings: RenderSettings, target: Path) -> Path | None:
-    work = Path(tempfile.mkdtemp(prefix="asyncrender-ini-"))
+    work = Path(tempfile.mkdtemp(prefix=scratch_prefix("ini")))
     try:
         pre = preamble_source(settings) + "\\begin{document}\n\\end{document}\n"
         (work / "pre.tex").write_text(pre, encoding="utf-8")
@@ -472,7 +474,7 @@ def render_batch(
     """One TeX batch in a private temp dir (removed afterwards); one outcome per item.
 
     Items that ``needs_own_run`` are rendered each in a run of its own, after the others."""
-    workdir = Path(tempfile.mkdtemp(prefix="asyncrender-tex-", dir=scratch_root()))
+    workdir = Path(tempfile.mkdtemp(prefix=scratch_prefix("tex"), dir=scratch_root()))
     try:
         batch = _Batch(items, settings, workdir, fmt, {}, nonce=secrets.token_hex(8))
         ids = list(range(1, len(items) + 1))

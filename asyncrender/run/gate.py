@@ -2,7 +2,8 @@
 
 A file is skipped when its entry is still valid for the input as it is now and the settings as
 they are now (``cache.entry.resume_decision``), or when another live run holds its claim
-(``cache.claims``). Otherwise this run claims it, and the claim is released once its entry is
+(``cache.claims``; the orchestrator asks again until that claim is released or goes stale, see
+``run.renderer``). Otherwise this run claims it, and the claim is released once its entry is
 written, or at the end of the run if it never is. Blocking: called in a worker thread.
 """
 
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import uuid
 
+from asyncrender.cache.claims import Holder
 from asyncrender.cache.entry import Resume, content_matches, resume_decision
+from asyncrender.cache.keys import other_file
 from asyncrender.cache.manager import DistributedCacheManager
 from asyncrender.model import CacheEntry, ListedFile
 from asyncrender.run.results import FileResult
-from asyncrender.storage import ObjectStat, open_binary
+from asyncrender.storage import ObjectStat, is_url, open_binary
 
 
 class ResumeGate:
@@ -26,15 +31,29 @@ class ResumeGate:
         self._output_dir = output_dir
         self._retry_failed = retry_failed
         self._claims: set[str] = set()  # keys this run claimed and has not written yet
+        self.holder = Holder.this_process(uuid.uuid4().hex)  # a run id: two runs in one process differ
 
-    def skip(self, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> FileResult | None:
-        """The result of a file not rendered now (its entry is still valid, or it is claimed by
-        another live run), or None: then this run holds its claim."""
-        done = self._valid_entry(listed, st)
+    def skip(self, listed: ListedFile, st: os.stat_result | ObjectStat | None, *, resume: bool) -> FileResult | None:
+        """The result of a file not rendered now, or None. Never rendered: a file whose key holds
+        another file's entry (``run.keys``). With ``resume``, not rendered now: a file whose entry
+        is still valid, or claimed by another live run, or whose claim cannot be made; otherwise
+        this run now holds its claim."""
+        entry = self._cache.load_file_cache(listed.key)
+        other = other_file(entry, listed.path)
+        if other is not None:
+            return FileResult.refused(listed.key, f"its cache key is another file's, {other} (list the two "
+                                                  "by paths that differ, or use another cache folder)")
+        if not resume:
+            return None
+        done = entry if entry is not None and self._still_valid(entry, listed, st) else None
         if done is None:
             # A key this run holds already is a duplicate line of the list.
-            if listed.key in self._claims or not self._cache.claim(listed.key):
-                return FileResult.claimed(listed.key)
+            if listed.key in self._claims:
+                return FileResult.claimed(listed.key, "listed twice: rendered by this run already")
+            held = self._cache.claim(listed.key, self.holder)
+            if held is not None:
+                make = FileResult.refused if held.broken else FileResult.claimed
+                return make(listed.key, held.reason)
             self._claims.add(listed.key)
             # Another run may have written the entry between our read and our claim: look once more.
             done = self._valid_entry(listed, st)
@@ -49,6 +68,10 @@ class ResumeGate:
         held = key in self._claims
         self._claims.discard(key)
         return held
+
+    def holds(self, key: str) -> bool:
+        """Whether this run holds the claim of ``key`` (and will write its entry)."""
+        return key in self._claims
 
     @property
     def holds_claims(self) -> bool:
@@ -73,12 +96,36 @@ class ResumeGate:
             entry, size=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None,
             config_fp=self._config_fp, output_dir=self._output_dir, retry_failed=self._retry_failed)
         if decision is Resume.CHECK_CONTENT:
-            try:
-                digest = hashlib.sha256()
-                with open_binary(listed.path) as f:
-                    while block := f.read(1 << 20):
-                        digest.update(block)
-                return content_matches(entry, digest.hexdigest())
-            except OSError:
-                return False
+            digest = url_digest(listed.path) if is_url(listed.path) else regular_file_digest(listed.path)
+            return digest is not None and content_matches(entry, digest)
         return decision is Resume.SKIP
+
+
+def regular_file_digest(path: str) -> str | None:
+    """The SHA-256 of a regular file's content; None for anything else (a FIFO, ``/dev/zero``, a
+    folder), which is never read: opening a FIFO blocks until a writer comes, and ``/dev/zero``
+    never ends. Opened non-blocking and checked on the open descriptor, so a file swapped for a
+    FIFO after a ``stat`` cannot hang the run either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return None
+
+
+def url_digest(url: str) -> str | None:
+    """The SHA-256 of an object in storage (read through fsspec, in blocks); None when unreadable."""
+    digest = hashlib.sha256()
+    try:
+        with open_binary(url) as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

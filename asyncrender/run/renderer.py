@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -25,19 +27,25 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from asyncrender.cache.entry import build_entry, config_fingerprint
 from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
 from asyncrender.cache.summary import Summary
-from asyncrender.config import Config, RenderSettings
+from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
-from asyncrender.model import CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
+from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
+from asyncrender.render.latex import scratch_root
 from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
+from asyncrender.worker.lifetime import sweep_scratch
 
 PREPARE_CHUNK = 256
+# How long a run waits, once everything else is done, for files another live run has claimed; after
+# that they are reported as not rendered (exit 1). Their claims are asked again every CLAIM_POLL s.
+CLAIM_WAIT = 600.0
+CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
@@ -64,6 +72,7 @@ class AsyncRenderer:
         retry_failed: bool | None = None,
         fsync: bool | None = None,
         runner: JobRunner | None = None,
+        claim_wait: float = CLAIM_WAIT,
     ) -> None:
         config = config or Config()
         self.config = config.with_overrides(
@@ -72,6 +81,7 @@ class AsyncRenderer:
         self.output_dir = Path(posix_folder(output_dir, "the output folder")).resolve()
         self.stats = RunStats()
         self._runner = runner
+        self.claim_wait = claim_wait
         self._owns_runner = runner is None
         self._cache: DistributedCacheManager | None = None
         self._settings: RenderSettings | None = None
@@ -85,9 +95,11 @@ class AsyncRenderer:
 
     async def __aenter__(self) -> AsyncRenderer:
         run = self.config.run
+        check_apart(self.cache_dir, self.output_dir)
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
+        await anyio.to_thread.run_sync(sweep_scratch, (scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()))
         renderer = await anyio.to_thread.run_sync(resolve_renderer, self.config.render.renderer)
         version = await anyio.to_thread.run_sync(lambda: get_backend(renderer).version())
         self._settings = RenderSettings(**{**self.config.render.__dict__, "renderer": renderer})
@@ -197,16 +209,49 @@ class AsyncRenderer:
     async def _produce(self, chunks: AsyncIterable[list[ListedFile]], jobs: MemoryObjectSendStream[RenderJob],
                        results: MemoryObjectSendStream[FileResult], slots: int) -> None:
         run = self.config.run
-        assert self._settings is not None
+        waiting: dict[str, tuple[ListedFile, FileResult]] = {}  # claimed by another live run
         async with jobs, results:
             async for chunk in _rechunk(chunks, PREPARE_CHUNK):
-                mine = select_shard(chunk, run.shard)
-                to_render, skipped = await anyio.to_thread.run_sync(self._prepare, mine)
-                for result in skipped:
-                    await results.send(result)
-                for files in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
-                                       bytes_per_job=run.bytes_per_job):
-                    await jobs.send(RenderJob(tuple(files), self._settings, str(self.output_dir)))
+                await self._send(select_shard(chunk, run.shard), jobs, results, slots, waiting)
+            await self._wait_for_claims(waiting, jobs, results, slots)
+
+    async def _send(self, files: list[ListedFile], jobs: MemoryObjectSendStream[RenderJob],
+                    results: MemoryObjectSendStream[FileResult], slots: int,
+                    waiting: dict[str, tuple[ListedFile, FileResult]]) -> None:
+        """Prepare ``files``: send the jobs of those to render and the results of those skipped; put
+        those another live run has claimed into ``waiting``."""
+        run = self.config.run
+        assert self._settings is not None
+        to_render, skipped = await anyio.to_thread.run_sync(self._prepare, files)
+        by_key = {listed.key: listed for listed in files}
+        for result in skipped:
+            if result.status == CLAIMED:
+                waiting[result.key] = (by_key[result.key], result)
+            else:
+                await results.send(result)
+        for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
+                                bytes_per_job=run.bytes_per_job):
+            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir)))
+
+    async def _wait_for_claims(self, waiting: dict[str, tuple[ListedFile, FileResult]],
+                               jobs: MemoryObjectSendStream[RenderJob],
+                               results: MemoryObjectSendStream[FileResult], slots: int) -> None:
+        """Ask again for the files other live runs had claimed, until each is done (its entry
+        written), free (its claim released or stale: this run renders it) or ``claim_wait`` has
+        passed: those are reported as ``claimed``, so the run does not end complete without them.
+        Files this run claimed itself (listed twice) are waited for however long they take."""
+        assert self._gate is not None
+        deadline = anyio.current_time() + self.claim_wait
+        while waiting:
+            others = [key for key in waiting if not self._gate.holds(key)]
+            if others and anyio.current_time() >= deadline:
+                for key in others:
+                    await results.send(waiting.pop(key)[1])
+                continue
+            await anyio.sleep(CLAIM_POLL)
+            retry = [listed for listed, _ in waiting.values()]
+            waiting.clear()
+            await self._send(retry, jobs, results, slots, waiting)
 
     def _prepare(self, chunk: list[ListedFile]) -> tuple[list[tuple[ListedFile, int]], list[FileResult]]:
         """In a thread: stat each file, and with ``--resume`` set aside those the gate skips."""
@@ -219,11 +264,12 @@ class AsyncRenderer:
                     else os.stat(listed.path)
             except (OSError, ValueError):
                 st = None
-            if self.config.run.resume:
-                skip = self._gate.skip(listed, st)
-                if skip is not None:
-                    skipped.append(skip)
-                    continue
+            if isinstance(st, os.stat_result) and not stat.S_ISREG(st.st_mode):
+                st = None  # a FIFO, a device, a folder: rendered (and failed as input), never read here
+            skip = self._gate.skip(listed, st, resume=self.config.run.resume)
+            if skip is not None:
+                skipped.append(skip)
+                continue
             to_render.append((listed, st.st_size if st else 0))
         return to_render, skipped
 
@@ -237,6 +283,10 @@ class AsyncRenderer:
                     try:
                         claimed = self._gate is not None and self._gate.written(outcome.key)
                         await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
+                    except IsADirectoryError:  # that file alone: a folder sits where its entry goes
+                        await results.send(FileResult.refused(outcome.key, (
+                            f"its cache entry {self.cache.entry_path(outcome.key)} is a folder (remove it)")))
+                        continue
                     except OSError as exc:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.
@@ -248,8 +298,18 @@ class AsyncRenderer:
     def _entry(self, outcome: FileOutcome) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
+            errors_omitted=outcome.errors_omitted, source=outcome.source,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
             seconds=outcome.seconds, finished_at=utc_now())
+
+
+def check_apart(cache_dir: Path, output_dir: Path) -> None:
+    """Refuse a cache folder and an output folder that overlap: a paper folder could then be the
+    cache's ``file_caches`` or ``summary.json`` (a paper id ``summary.json``), or the cache a paper's."""
+    cache, out = cache_dir.resolve(), output_dir.resolve()
+    if cache == out or cache.is_relative_to(out) or out.is_relative_to(cache):
+        raise ConfigError(f"the cache folder {cache_dir} and the output folder {output_dir} overlap; "
+                          "give two separate folders")
 
 
 async def _as_listed_chunks(paths: Iterable[PathLike] | AsyncIterable[PathLike]) -> AsyncIterator[list[ListedFile]]:

@@ -12,6 +12,7 @@ key's SHA-256>/`` instead. The same file rendered again finds its own mark and i
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def owned_paper_dir(output_dir: Path, paper_id: str, key: str) -> Path:
 def _claim(folder: Path, key: bytes) -> bool:
     """Mark ``folder`` as ``key``'s unless another key marked it first; whether it is ``key``'s."""
     folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink():  # it may point anywhere: never write through it
+        raise OSError(errno.ELOOP, f"{folder} is a symbolic link; asyncrender writes only into real "
+                                   "folders inside the output folder (replace it by a folder)")
     marker = folder / OWNER_FILE
     try:
         return marker.read_bytes() == key
@@ -49,3 +53,16 @@ def _claim(folder: Path, key: bytes) -> bool:
     finally:
         tmp.unlink(missing_ok=True)
     return marker.read_bytes() == key
+
+
+def remove_stale_images(folder: Path, keep: set[str]) -> None:
+    """Remove the PNGs of ``folder`` (a paper folder this file owns) that are not in ``keep``: images
+    of items the paper no longer has, so that the folder never holds stale images."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".png") and not name.startswith(".") and name not in keep:
+            with contextlib.suppress(OSError):  # a folder of that name: not an image of ours
+                (folder / name).unlink()

@@ -7,27 +7,44 @@ return value. A worker never raises for bad input or a bad item: those become er
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncrender.cache.keys import input_source
 from asyncrender.config import RenderSettings
 from asyncrender.inputs.extracted import Paper, PaperItem, parse_extracted, read_extracted
-from asyncrender.model import ErrorRecord, FileOutcome, ImageRecord, InputError, InputFingerprint, ListedFile, RenderJob
+from asyncrender.model import (
+    BoundedErrors,
+    ErrorRecord,
+    FileOutcome,
+    ImageRecord,
+    InputError,
+    InputFingerprint,
+    ListedFile,
+    RenderJob,
+)
+from asyncrender.processes import ProcessId
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
+from asyncrender.worker.lifetime import die_with_parent, watch_orchestrator
 from asyncrender.worker.naming import item_file_names
-from asyncrender.worker.paperdirs import owned_paper_dir
+from asyncrender.worker.paperdirs import owned_paper_dir, remove_stale_images
 
 _backends: dict[str, Backend] = {}
 
 
-def init_worker() -> None:
-    """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do."""
+def init_worker(orchestrator: ProcessId | None = None) -> None:
+    """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do; the
+    worker dies with its forkserver and with ``orchestrator`` (see ``worker.lifetime``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # the parent is the forkserver; the watchdog below covers the orchestrator
+    if orchestrator is not None:
+        watch_orchestrator(orchestrator)
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class _Prepared:
     fingerprint: InputFingerprint
     images: list[_Image]
     seconds: float
+    folder: Path
 
 
 def _backend(name: str) -> Backend:
@@ -85,7 +103,7 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
             continue
         remove_orphans(folder)  # PNG temps of a worker killed mid-write on this paper
         images = _images(paper, folder, job.settings)
-        prepared.append(_Prepared(listed, paper, fingerprint, images, time.perf_counter() - start))
+        prepared.append(_Prepared(listed, paper, fingerprint, images, time.perf_counter() - start, folder))
 
     all_images = [image for p in prepared for image in p.images]
     start = time.perf_counter()
@@ -98,7 +116,7 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
         position += len(p.images)
         share = render_seconds * len(p.images) / len(all_images) if all_images else 0.0
         outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share, job.settings.multi_look)
-    return [outcomes[listed.key] for listed in job.files]
+    return [dataclasses.replace(outcomes[listed.key], source=input_source(listed.path)) for listed in job.files]
 
 
 def _images(paper: Paper, folder: Path, settings: RenderSettings) -> list[_Image]:
@@ -133,8 +151,10 @@ def _render_by_look(backend: Backend, images: list[_Image], settings: RenderSett
 
 def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, multi_look: bool) -> FileOutcome:
     images: list[ImageRecord] = []
-    errors: list[ErrorRecord] = [{"id": prob.id, "kind": "input", "message": prob.message}
-                                    for prob in p.paper.problems]
+    errors = BoundedErrors()
+    for prob in p.paper.problems:
+        errors.add({"id": prob.id, "kind": "input", "message": prob.message})
+    errors.count("input", p.paper.problems_omitted)
     for image, result in zip(p.images, results, strict=True):
         item, target = image.item, image.target
         if result.error_kind is None:
@@ -153,6 +173,7 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, mult
                                   "type": item.type, "latex": item.latex}
             if multi_look:
                 error |= {"style": image.style, "dpi": image.dpi}
-            errors.append(error)
-    return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors,
-                       input_fp=p.fingerprint, seconds=seconds)
+            errors.add(error)
+    remove_stale_images(p.folder, {image.target.out_path.name for image in p.images})
+    return FileOutcome(key=p.listed.key, paper_id=p.paper.paper_id, images=images, errors=errors.kept,
+                       input_fp=p.fingerprint, seconds=seconds, errors_omitted=errors.omitted)

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 
 from asyncrender import AsyncRenderer, Config, FileResult
-from asyncrender.cache.claims import CLAIM_EXPIRY, claim_path, is_stale, release, try_claim
+from asyncrender.cache.claims import CLAIM_EXPIRY, Holder, claim_path, is_stale, release, try_claim
 from asyncrender.config import RenderSettings, RunSettings
 from asyncrender.tempfiles import HOST
 from tests.support.papers import WritePapers, simple_paper
@@ -23,30 +23,47 @@ def dead_pid() -> int:
     return proc.pid
 
 
+ME = Holder.this_process("test-run")
+
+
+def stale(text: bytes, age_seconds: float) -> bool:
+    return is_stale(Holder.decode(text), age_seconds)
+
+
 def test_staleness() -> None:
-    assert not is_stale(f"{HOST} {os.getpid()}".encode(), age_seconds=1e9)  # alive here: never stale
-    assert is_stale(f"{HOST} {dead_pid()}".encode(), age_seconds=0)  # dead here: stale at once
-    assert not is_stale(b"other-host 1", age_seconds=CLAIM_EXPIRY - 1)  # elsewhere: only by age
-    assert is_stale(b"other-host 1", age_seconds=CLAIM_EXPIRY + 1)
-    assert is_stale(b"garbage", age_seconds=CLAIM_EXPIRY + 1)
+    assert not stale(ME.encode(), age_seconds=1e9)  # alive here: never stale
+    assert not stale(f"{HOST} {os.getpid()}".encode(), age_seconds=1e9)  # the old form: by pid
+    assert stale(f"{HOST} {dead_pid()}".encode(), age_seconds=0)  # dead here: stale at once
+    assert stale(Holder(HOST, ME.boot, os.getpid(), (ME.start or 0) + 1, "x").encode(), 0)  # pid reused
+    assert not stale(b"other-host 1", age_seconds=CLAIM_EXPIRY - 1)  # elsewhere: only by age
+    assert stale(b"other-host 1", age_seconds=CLAIM_EXPIRY + 1)
+    assert stale(b"garbage", age_seconds=CLAIM_EXPIRY + 1)
+    assert not stale(b"garbage", age_seconds=0)
 
 
 def test_one_claim_wins_until_released(tmp_path: Path) -> None:
     folder = str(tmp_path)
-    assert try_claim(folder, "a.json", time.time())
-    assert not try_claim(folder, "a.json", time.time())  # held by a live process (this one)
-    assert try_claim(folder, "b.json", time.time())
+    assert try_claim(folder, "a.json", time.time(), ME) is None
+    held = try_claim(folder, "a.json", time.time(), ME)  # held by a live process (this one)
+    assert held is not None and "test-run"[:8] in held.reason and not held.broken
+    assert try_claim(folder, "b.json", time.time(), ME) is None
     release(folder, "a.json")
-    assert try_claim(folder, "a.json", time.time())
+    assert try_claim(folder, "a.json", time.time(), ME) is None
 
 
 def test_a_dead_runs_claim_is_taken_over(tmp_path: Path) -> None:
     folder = str(tmp_path)
     Path(claim_path(folder, "a.json")).write_text(f"{HOST} {dead_pid()}")
-    assert try_claim(folder, "a.json", time.time())
+    assert try_claim(folder, "a.json", time.time(), ME) is None
     Path(claim_path(folder, "b.json")).write_text("far-away-host 123")
-    assert not try_claim(folder, "b.json", time.time())
-    assert try_claim(folder, "b.json", time.time() + CLAIM_EXPIRY + 1)
+    assert try_claim(folder, "b.json", time.time(), ME) is not None
+    assert try_claim(folder, "b.json", time.time() + CLAIM_EXPIRY + 1, ME) is None
+
+
+def test_a_folder_in_a_claims_place_is_reported_not_waited_for(tmp_path: Path) -> None:
+    Path(claim_path(str(tmp_path), "a.json")).mkdir()
+    held = try_claim(str(tmp_path), "a.json", time.time(), ME)
+    assert held is not None and held.broken and "not a claim file" in held.reason
 
 
 def test_two_resume_runs_at_once_render_each_file_once(tmp_path: Path, write_papers: WritePapers) -> None:

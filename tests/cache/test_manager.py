@@ -90,7 +90,7 @@ def test_cleanup_keeps_a_live_writers_temp_file(tmp_path: Path) -> None:
     cache = DistributedCacheManager(tmp_path / "c")
     import socket
 
-    live = cache.entries_dir / f"x.cache.{socket.gethostname()}.{os.getpid()}.abcd.tmp"
+    live = cache.entries_dir / f"x.cache.{socket.gethostname()}.{os.getpid()}.abcd0123.tmp"
     live.write_bytes(b"{}")
     assert cache.cleanup_temp_files() == 0
     os.utime(live, (0, 0))  # very old: whoever wrote it is long gone
