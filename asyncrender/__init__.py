@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names, for type checkers and readers; at run time they load on first use
+    from asyncrender.cache.claims import Held, Holder
     from asyncrender.cache.manager import (
         CacheFormatError,
         CacheWriteError,
@@ -50,6 +51,8 @@ if TYPE_CHECKING:  # the names, for type checkers and readers; at run time they 
 # Each public name and the module it lives in: ``import asyncrender`` stays cheap (the CLI's
 # start-up and ``--help`` need none of it), and a name's module is imported when it is first used.
 _EXPORTS = {
+    "Held": "asyncrender.cache.claims",
+    "Holder": "asyncrender.cache.claims",
     "AsyncRenderer": "asyncrender.run.renderer",
     "CacheEntry": "asyncrender.model",
     "CacheFormatError": "asyncrender.cache.manager",
@@ -109,6 +112,8 @@ __all__ = [
     "ErrorRecord",
     "FileOutcome",
     "FileResult",
+    "Held",
+    "Holder",
     "ImageRecord",
     "InputError",
     "InputRecord",

@@ -78,6 +78,7 @@ from pathlib import Path
 
 from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
+from asyncrender.lifetime import child_dies_with_me, scratch_prefix
 from asyncrender.model import ITEM_TYPES, ErrorKind
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 from asyncrender.render.png import finish_png
@@ -89,7 +90,6 @@ from asyncrender.render.texsource import (
     format_key,
     preamble_source,
 )
-from asyncrender.worker.lifetime import child_dies_with_me, scratch_prefix
 
 MAX_ROUNDS = 4
 _formats: dict[str, Path | None] = {}

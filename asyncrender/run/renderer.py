@@ -31,6 +31,7 @@ from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
+from asyncrender.lifetime import sweep_scratch
 from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
 from asyncrender.render.latex import scratch_root
@@ -39,7 +40,6 @@ from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
-from asyncrender.worker.lifetime import sweep_scratch
 
 PREPARE_CHUNK = 256
 # How long a run waits, once everything else is done, for files another live run has claimed; after

@@ -17,6 +17,7 @@ from pathlib import Path
 from asyncrender.cache.keys import input_source
 from asyncrender.config import RenderSettings
 from asyncrender.inputs.extracted import Paper, PaperItem, parse_extracted, read_extracted
+from asyncrender.lifetime import die_with_parent, watch_orchestrator
 from asyncrender.model import (
     BoundedErrors,
     ErrorRecord,
@@ -31,7 +32,6 @@ from asyncrender.processes import ProcessId
 from asyncrender.render import get_backend
 from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
-from asyncrender.worker.lifetime import die_with_parent, watch_orchestrator
 from asyncrender.worker.naming import item_file_names
 from asyncrender.worker.paperdirs import owned_paper_dir, remove_stale_images
 
@@ -40,7 +40,7 @@ _backends: dict[str, Backend] = {}
 
 def init_worker(orchestrator: ProcessId | None = None) -> None:
     """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do; the
-    worker dies with its forkserver and with ``orchestrator`` (see ``worker.lifetime``)."""
+    worker dies with its forkserver and with ``orchestrator`` (see ``lifetime``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()  # the parent is the forkserver; the watchdog below covers the orchestrator
     if orchestrator is not None:
