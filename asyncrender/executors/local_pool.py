@@ -111,7 +111,9 @@ class LocalPoolRunner:
             for process in _processes(pool):
                 if process.is_alive() and process.pid is not None:
                     os.kill(process.pid, signal.SIGKILL)
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Its workers are dead, so waiting costs nothing, and it leaves no management thread
+            # for concurrent.futures' exit hook, which races with a closed wake-up pipe on 3.11.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
         """The worker processes of every pool (for tests and diagnostics)."""
