@@ -13,9 +13,10 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import msgspec
 
@@ -152,7 +153,7 @@ class RenderSettings:
         return fields
 
 
-_LATER_DEFAULTS: dict[str, Any] = {"image_mode": "native", "pad_to_multiple": 1}
+_LATER_DEFAULTS: dict[str, object] = {"image_mode": "native", "pad_to_multiple": 1}
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class Config:
     render: RenderSettings = field(default_factory=RenderSettings)
     run: RunSettings = field(default_factory=RunSettings)
 
-    def with_overrides(self, render: dict[str, Any], run: dict[str, Any]) -> Config:
+    def with_overrides(self, render: Mapping[str, object], run: Mapping[str, object]) -> Config:
         """A copy with the given keys replaced (``None`` values are ignored: flag not given), every
         value checked by type."""
         return Config(
@@ -216,8 +217,12 @@ class Config:
         )
 
 
-def _replace(settings: Any, section: str, values: dict[str, Any]) -> Any:
-    given = {k: v for k, v in values.items() if v is not None}
+SettingsT = TypeVar("SettingsT", "RenderSettings", "RunSettings")
+
+
+def _replace(settings: SettingsT, section: str, values: Mapping[str, object]) -> SettingsT:
+    # Values from TOML or flags, of any type until ``_check_types`` (run by the replace) checks them.
+    given: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
     unknown = sorted(set(given) - {f.name for f in dataclasses.fields(settings)})
     if unknown:
         raise ConfigError(f"unknown setting {section}.{unknown[0]}")
@@ -278,7 +283,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def _render_table(render: dict[str, Any]) -> dict[str, Any]:
+def _render_table(render: Mapping[str, object]) -> dict[str, object]:
     """The [render] table as settings: ``dpi = [lo, hi]`` is a dpi range, ``[render.style.NAME]``
     tables are user styles."""
     render = dict(render)
