@@ -92,6 +92,11 @@ from asyncrender.render.texsource import (
 )
 
 MAX_ROUNDS = 4
+# TeX reads a line of the main document into its buffer (``buf_size``: 200,000 in TeX Live), and
+# ``\\scantokens`` reads the item's line into it again: a longer line aborts the whole run ("Unable to
+# read an entire line") before the item starts, so it would be blamed on a neighbour. Longer lines
+# fail as ``too_large`` before TeX runs (``line_too_long``).
+MAX_LINE_BYTES = 90_000
 _formats: dict[str, Path | None] = {}
 JOB = ".ar"  # a dot name: kpathsea's paranoid mode lets TeX write it but no item open it
 MAIN = "main.tex"  # a FIFO, unlinked as soon as TeX has opened it
@@ -118,6 +123,16 @@ _ISOLATE = re.compile(
 def needs_own_run(latex: str) -> bool:
     """True for an item that is rendered in a TeX run of its own (see ``_UNTRACED``)."""
     return _ISOLATE.search(latex) is not None
+
+
+def line_too_long(latex: str) -> str | None:
+    """Why an item's text has a line TeX cannot read (see ``MAX_LINE_BYTES``), or None."""
+    lines = encode_item(latex).split("\n")
+    longest = max(range(len(lines)), key=lambda k: len(lines[k].encode("utf-8")))
+    size = len(lines[longest].encode("utf-8"))
+    if size <= MAX_LINE_BYTES:
+        return None
+    return f"line {longest + 1} is {size} bytes long, over TeX's line limit here ({MAX_LINE_BYTES} bytes)"
 
 
 @functools.cache
@@ -455,6 +470,8 @@ class LatexBackend:
         for k, item in enumerate(items):
             if item.type not in ITEM_TYPES:
                 outcomes[k] = ItemOutcome.failed("input", f"unknown item type {item.type!r}")
+            elif (why := line_too_long(item.latex)) is not None:
+                outcomes[k] = ItemOutcome.failed("too_large", why)
             else:
                 good.append(k)
         fmt = _format_for(settings) if good and self.use_format else None
