@@ -63,6 +63,7 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import logging
 import math
 import os
 import re
@@ -91,6 +92,8 @@ from asyncrender.render.texsource import (
     preamble_source,
 )
 
+logger = logging.getLogger("asyncrender")
+
 MAX_ROUNDS = 4
 # TeX reads a line of the main document into its buffer (``buf_size``: 200,000 in TeX Live), and
 # ``\\scantokens`` reads the item's line into it again: a longer line aborts the whole run ("Unable to
@@ -98,6 +101,7 @@ MAX_ROUNDS = 4
 # fail as ``too_large`` before TeX runs (``line_too_long``).
 MAX_LINE_BYTES = 90_000
 _formats: dict[str, Path | None] = {}
+_rebuilt: set[str] = set()  # formats this process found broken and rebuilt once
 JOB = ".ar"  # a dot name: kpathsea's paranoid mode lets TeX write it but no item open it
 MAIN = "main.tex"  # a FIFO, unlinked as soon as TeX has opened it
 
@@ -249,6 +253,36 @@ def _format_for(settings: RenderSettings) -> Path | None:
     return _formats[key]
 
 
+def _format_broken(settings: RenderSettings, fmt: Path, why: str) -> Path | None:
+    """TeX could not start from ``fmt`` (truncated, garbage, another TeX's, gone): rebuild it once
+    in this process (written by rename, as always); if that fails, or the rebuilt one fails too, runs
+    load the preamble themselves (None). Each step names the file in the log."""
+    key = fmt.stem
+    if key in _rebuilt:
+        logger.warning("precompiled format %s cannot be loaded after rebuilding it (%s): TeX runs load the preamble "
+                    "themselves", fmt, why)
+        _formats[key] = None
+        return None
+    _rebuilt.add(key)
+    logger.warning("precompiled format %s cannot be loaded (%s): rebuilding it", fmt, why)
+    with contextlib.suppress(OSError):
+        fmt.unlink()  # not read again by this process or another, even if the rebuild fails
+    _formats[key] = rebuilt = _build_format(settings, fmt)
+    if rebuilt is None:
+        logger.warning("cannot rebuild the precompiled format %s: TeX runs load the preamble themselves", fmt)
+    return rebuilt
+
+
+def _format_error(terminal: str, tex_log: TexLog, rc: int) -> str:
+    """One line saying why a run that used a format never reached its first item."""
+    for line in reversed(terminal.splitlines()):
+        if "Fatal format" in line or "undump" in line or "format file" in line:
+            return line.strip()
+    if tex_log.preamble_errors:
+        return tex_log.preamble_errors[0].split("\n", 1)[0]
+    return f"latex exited with {rc} before the first item"
+
+
 def _build_format(settings: RenderSettings, target: Path) -> Path | None:
     work = Path(tempfile.mkdtemp(prefix=scratch_prefix("ini")))
     try:
@@ -308,6 +342,11 @@ class _Batch:
                 self._halve(pending, suspects)
                 return
             rc, log, pages = run
+            if not log.items and self.fmt is not None:
+                # A good format always reaches the first item's marker: this one is broken.
+                self.fmt = _format_broken(self.settings, self.fmt, _format_error(self._terminal, log, rc))
+                rounds -= 1
+                continue
             if log.preamble_errors:
                 for i in pending:
                     self.outcomes[i] = ItemOutcome.failed("latex", "error in the preamble:\n" + log.preamble_errors[0])
@@ -474,11 +513,11 @@ class LatexBackend:
                 outcomes[k] = ItemOutcome.failed("too_large", why)
             else:
                 good.append(k)
-        fmt = _format_for(settings) if good and self.use_format else None
         # Equal batches of at most batch_size: 600 items make 3 x 200, not 250 + 250 + 100.
         size = math.ceil(len(good) / max(1, math.ceil(len(good) / settings.batch_size))) if good else 1
         for start in range(0, len(good), size):
             chunk = good[start : start + size]
+            fmt = _format_for(settings) if self.use_format else None  # (None once it proved broken)
             result = render_batch([items[k] for k in chunk], settings, fmt)
             for k, outcome in zip(chunk, result, strict=True):
                 outcomes[k] = outcome

@@ -46,3 +46,36 @@ def test_a_line_over_texs_buffer_fails_alone_as_too_large(tmp_path: Path) -> Non
     # Multi-byte characters count as TeX reads them, in bytes; short lines around do not matter.
     (wide,) = render(["a\n" + "é" * (MAX_LINE_BYTES // 2 + 1) + "\nb"], tmp_path / "wide")
     assert wide.error_kind == "too_large" and wide.message is not None and wide.message.startswith("line 2 ")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another_format"])
+def test_a_broken_precompiled_format_is_rebuilt_once(
+    damage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from asyncrender.render import latex
+
+    monkeypatch.setenv("ASYNCRENDER_FORMAT_DIR", str(tmp_path / "formats"))
+    monkeypatch.setattr(latex, "_formats", {})
+    monkeypatch.setattr(latex, "_rebuilt", set())
+    assert all(o.ok for o in render(INNOCENTS, tmp_path / "first"))
+    (fmt,) = (tmp_path / "formats").glob("*.fmt")
+    good = fmt.read_bytes()
+    if damage == "garbage":
+        fmt.write_bytes(b"\x00garbage" * 1000)
+    elif damage == "truncated":
+        fmt.write_bytes(good[: len(good) // 3])
+    else:  # a format TeX loads, but not this preamble's: plain e-TeX's
+        etex = subprocess.run(["kpsewhich", "-engine=pdftex", "etex.fmt"], capture_output=True, text=True).stdout
+        fmt.write_bytes(Path(etex.strip()).read_bytes())
+    monkeypatch.setattr(latex, "_formats", {})  # a new worker process
+    outcomes = render(INNOCENTS, tmp_path / "second")
+    assert all(o.ok for o in outcomes), outcomes
+    for k in range(len(INNOCENTS)):
+        assert (tmp_path / "first" / f"{k}.png").read_bytes() == (tmp_path / "second" / f"{k}.png").read_bytes()
+    assert fmt.read_bytes() != (b"\x00garbage" * 1000) and len(fmt.read_bytes()) > len(good) // 2  # rebuilt
+    assert any(str(fmt) in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(latex, "_formats", {})
+    monkeypatch.setattr(latex, "_rebuilt", set())
+    caplog.clear()
+    assert all(o.ok for o in render(INNOCENTS, tmp_path / "third"))
+    assert not caplog.records  # the rebuilt format loads
