@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -74,7 +75,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asyncrender.colours import dvipng_colour, rgba
@@ -310,6 +311,14 @@ def _build_format(settings: RenderSettings, target: Path) -> Path | None:
 
 
 @dataclass
+class RunCounts:
+    """The latex and dvipng processes a backend started (tests and benchmarks read them)."""
+
+    latex: int = 0
+    dvipng: int = 0
+
+
+@dataclass
 class _Batch:
     """State of one TeX batch inside a private work dir."""
 
@@ -318,7 +327,7 @@ class _Batch:
     workdir: Path
     fmt: Path | None
     outcomes: dict[int, ItemOutcome]
-    runs: int = 0
+    counts: RunCounts = field(default_factory=RunCounts)
     nonce: str = ""
     _terminal: str = ""  # the last latex run's terminal output
 
@@ -383,7 +392,7 @@ class _Batch:
     def _run(self, ids: list[int]) -> tuple[int, TexLog, list[tuple[int, int]]] | None:
         """One latex run of ``ids`` in a cleaned work dir; None if it timed out."""
         self._clean()
-        self.runs += 1
+        self.counts.latex += 1
         entries = [(i, self.items[i - 1].type, self.items[i - 1].latex) for i in ids]
         src = document_source(entries, self.settings, self.nonce, with_preamble=self.fmt is None)
         cmd = ["latex", "-no-parse-first-line", "-no-shell-escape", "-interaction=nonstopmode", f"-jobname={JOB}"]
@@ -416,21 +425,27 @@ class _Batch:
                     p.unlink()
 
     def _draw(self, accepted: dict[int, tuple[int, tuple[int, int, int]]]) -> None:
+        """Draw the accepted pages: one dvipng call per distinct dpi, over the same DVI."""
         s = self.settings
-        pages: dict[int, int] = {}
+        by_dpi: dict[int, dict[int, int]] = {}
         for i, (page, (ht, dp, wd)) in accepted.items():
+            dpi = self.items[i - 1].dpi or s.dpi
             if wd <= 0 or ht + dp <= 0:
                 self.outcomes[i] = ItemOutcome.failed("latex", "empty output: the item typesets nothing")
-            elif estimated_pixels(ht, dp, wd, s.dpi, s.padding) > s.max_pixels:
+            elif estimated_pixels(ht, dp, wd, dpi, s.padding) > s.max_pixels:
                 self.outcomes[i] = ItemOutcome.failed(
-                    "too_large", f"the image would exceed {s.max_pixels} pixels at {s.dpi} dpi")
+                    "too_large", f"the image would exceed {s.max_pixels} pixels at {dpi} dpi")
             else:
-                pages[page] = i
-        if not pages:
-            return
+                by_dpi.setdefault(dpi, {})[page] = i
+        for dpi, pages in sorted(by_dpi.items()):
+            self._dvipng(pages, s if dpi == s.dpi else dataclasses.replace(s, dpi=dpi))
+
+    def _dvipng(self, pages: dict[int, int], s: RenderSettings) -> None:
+        """Draw ``pages`` (page -> item id) at ``s.dpi`` and publish each item's image."""
         cmd = ["dvipng", "-q", "-T", "tight", "-D", str(s.dpi), "--nogs", "--depth",
                "-bg", dvipng_colour(s.background), "-fg", dvipng_colour(s.foreground),
                "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{JOB}p%d.png", f"{JOB}.dvi"]
+        self.counts.dvipng += 1
         rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng")
         depths = dvipng_depths(term, sorted(pages))
         for page, i in pages.items():
@@ -498,6 +513,7 @@ class LatexBackend:
 
     use_format: bool = True
     name: str = "latex"
+    counts: RunCounts = field(default_factory=RunCounts)
 
     def version(self) -> str:
         """latex's and dvipng's version lines (cached)."""
@@ -518,21 +534,22 @@ class LatexBackend:
         for start in range(0, len(good), size):
             chunk = good[start : start + size]
             fmt = _format_for(settings) if self.use_format else None  # (None once it proved broken)
-            result = render_batch([items[k] for k in chunk], settings, fmt)
+            result = render_batch([items[k] for k in chunk], settings, fmt, self.counts)
             for k, outcome in zip(chunk, result, strict=True):
                 outcomes[k] = outcome
         return [o if o is not None else ItemOutcome.failed("crash", "not rendered") for o in outcomes]
 
 
 def render_batch(
-    items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None
+    items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None, counts: RunCounts | None = None
 ) -> list[ItemOutcome]:
     """One TeX batch in a private temp dir (removed afterwards); one outcome per item.
 
     Items that ``needs_own_run`` are rendered each in a run of its own, after the others."""
     workdir = Path(tempfile.mkdtemp(prefix=scratch_prefix("tex"), dir=scratch_root()))
     try:
-        batch = _Batch(items, settings, workdir, fmt, {}, nonce=secrets.token_hex(8))
+        batch = _Batch(items, settings, workdir, fmt, {}, counts if counts is not None else RunCounts(),
+                       nonce=secrets.token_hex(8))
         ids = list(range(1, len(items) + 1))
         own = [i for i in ids if needs_own_run(items[i - 1].latex)]
         batch.process([i for i in ids if i not in set(own)], {})
