@@ -68,20 +68,21 @@ import logging
 import math
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
 from asyncrender.lifetime import child_dies_with_me, scratch_prefix
-from asyncrender.model import ITEM_TYPES, ErrorKind
+from asyncrender.model import ITEM_TYPES
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 from asyncrender.render.png import finish_png
 from asyncrender.render.texlog import TexLog, decide, dvi_pages, dvipng_depths, parse_log, running_item
@@ -101,6 +102,12 @@ MAX_ROUNDS = 4
 # read an entire line") before the item starts, so it would be blamed on a neighbour. Longer lines
 # fail as ``too_large`` before TeX runs (``line_too_long``).
 MAX_LINE_BYTES = 90_000
+# Scratch space: an item may add at most this much to its work folder (TeX's log, the DVI, the
+# terminal output, files it writes; a PNG for dvipng), and at most a quarter of the scratch file
+# system (Docker's /dev/shm is 64 MiB), else it fails as ``too_large`` (see ``_Guard``).
+SCRATCH_ITEM_LIMIT = 32 * 2**20
+_POLL_SECONDS = 0.02
+_LOW_SPACE = 256 * 2**10  # free bytes under which the scratch file system counts as full
 _formats: dict[str, Path | None] = {}
 _rebuilt: set[str] = set()  # formats this process found broken and rebuilt once
 JOB = ".ar"  # a dot name: kpathsea's paranoid mode lets TeX write it but no item open it
@@ -163,13 +170,107 @@ def _sandbox_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def scratch_limit(folder: Path) -> int:
+    """Bytes of scratch space one item may use in ``folder``: ``SCRATCH_ITEM_LIMIT``, at most a
+    quarter of its file system."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return SCRATCH_ITEM_LIMIT
+    return max(2**20, min(SCRATCH_ITEM_LIMIT, st.f_blocks * st.f_frsize // 4))
+
+
+def _space_used(folder: Path) -> int:
+    """Bytes a folder takes (every entry at least one page: a flood of empty files counts too)."""
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    total += max(st.st_blocks * 512, 4096)
+                    if entry.is_dir(follow_symlinks=False):
+                        total += _space_used(Path(entry.path))
+    except OSError:
+        pass
+    return total
+
+
+def _space_low(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < _LOW_SPACE
+
+
+@dataclass
+class _Guard:
+    """Watches one run's scratch space, every ``_POLL_SECONDS``.
+
+    With a ``limit``, the run is killed as soon as one item adds more than ``limit`` bytes to the
+    work folder since it began (the items are told apart by the start and end markers, flushed to
+    the terminal output; ``culprit`` is the item that was running, None between items). ``full``
+    notes that the scratch file system ran (nearly) out of space during the run: what TeX or
+    dvipng wrote then may be truncated.
+    """
+
+    workdir: Path
+    limit: int | None
+    nonce: str = ""
+    over: bool = False
+    culprit: int | None = None
+    full: bool = False
+
+    def watch(self, pgid: int, done: threading.Event, terminal: Path) -> None:
+        marker = re.compile(r"\[AR([BE])" + re.escape(self.nonce) + r" (\d+) ")
+        offset, tail = 0, ""
+        current: int | None = None
+        previous = base = _space_used(self.workdir)
+        while not done.wait(_POLL_SECONDS):
+            used = _space_used(self.workdir)
+            if self.nonce:
+                with contextlib.suppress(OSError), open(terminal, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read(4 * 2**20).decode("latin-1")
+                    offset += len(chunk)
+                    text, tail = tail + chunk, (tail + chunk)[-200:]
+                    found = current
+                    for m in marker.finditer(text):
+                        found = int(m.group(2)) if m.group(1) == "B" else None
+                    if found != current:
+                        current, base = found, previous
+            if _space_low(self.workdir):
+                self.full = True
+            if self.limit is not None and used - base > self.limit:
+                self.over, self.culprit = True, current
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                return
+            previous = used
+
+
+def _with_file_limit(size: int | None) -> Callable[[], None]:
+    """A ``preexec_fn``: the child dies with this process, and (with ``size``) no file it writes
+    grows past ``size`` bytes (``RLIMIT_FSIZE``: SIGXFSZ kills it)."""
+    dies = child_dies_with_me()
+
+    def pre() -> None:
+        dies()
+        if size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return pre
+
+
 def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
-         feed: bytes | None = None) -> tuple[int | None, str]:
+         feed: bytes | None = None, guard: _Guard | None = None, file_limit: int | None = None
+         ) -> tuple[int | None, str]:
     """Run ``cmd`` in its own process group; ``(None, terminal)`` if it timed out (group killed).
 
     With ``feed``, ``MAIN`` is a FIFO that a thread fills with ``feed`` once TeX has opened it,
     and unlinks at that moment: no item can open the main document (it holds the other items and
-    the markers' nonce).
+    the markers' nonce). A ``guard`` watches the scratch space while it runs.
     """
     term = workdir / stdout_name
     fifo = workdir / MAIN
@@ -190,8 +291,13 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=child_dies_with_me())  # a session of its own, yet it dies with us
+                                preexec_fn=_with_file_limit(file_limit))  # its own session; dies with us
         expired = threading.Event()
+        done = threading.Event()
+        watcher = None
+        if guard is not None:
+            watcher = threading.Thread(target=guard.watch, args=(proc.pid, done, term), daemon=True)
+            watcher.start()
 
         def kill() -> None:
             expired.set()
@@ -205,6 +311,11 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
             rc: int | None = proc.wait()
         finally:
             timer.cancel()
+            done.set()
+            if watcher is not None:
+                watcher.join()
+        if guard is not None and _space_low(workdir):
+            guard.full = True
         if expired.is_set():
             rc = None
     if writer is not None:
@@ -329,7 +440,16 @@ class _Batch:
     outcomes: dict[int, ItemOutcome]
     counts: RunCounts = field(default_factory=RunCounts)
     nonce: str = ""
+    limit: int = SCRATCH_ITEM_LIMIT  # scratch bytes one item may use (``scratch_limit``)
     _terminal: str = ""  # the last latex run's terminal output
+    _guard: _Guard | None = None  # the last latex run's
+
+    def _over(self, what: str) -> ItemOutcome:
+        return ItemOutcome.failed("too_large", f"{what} more than {self.limit // 2**20} MiB of scratch space")
+
+    def _full(self) -> ItemOutcome:
+        return ItemOutcome.failed("io", f"the scratch folder {self.workdir.parent} ran out of space (No space left "
+                                        "on device); ASYNCRENDER_SCRATCH can name a larger one")
 
     def process(self, ids: list[int], suspects: dict[int, str]) -> None:
         pending, rounds = ids, 0
@@ -339,6 +459,27 @@ class _Batch:
                 self._halve(pending, suspects)
                 return
             run = self._run(pending)
+            guard = self._guard
+            if guard is not None and guard.over:
+                # One item wrote too much (a log, output or file flood): confirmed in a run of its
+                # own, where it fails as too_large; the others go on without it.
+                culprit = guard.culprit if len(pending) > 1 else pending[0]
+                if culprit not in pending:  # between items: find it by halving
+                    self._halve(pending, suspects)
+                    return
+                if len(pending) == 1:
+                    self.outcomes[culprit] = self._over("the item used")
+                    return
+                self.process([culprit], {})
+                pending = [i for i in pending if i != culprit]
+                suspects.pop(culprit, None)
+                continue
+            if guard is not None and guard.full:
+                # The scratch file system filled up (not with this item's flood: that is killed at
+                # its limit): what TeX wrote may be cut short, so nothing of the run counts.
+                for i in pending:
+                    self.outcomes[i] = self._full()
+                return
             if run is None:  # timed out
                 culprit = running_item(self._terminal, self.nonce)
                 if culprit in pending or len(pending) == 1:
@@ -398,9 +539,13 @@ class _Batch:
         cmd = ["latex", "-no-parse-first-line", "-no-shell-escape", "-interaction=nonstopmode", f"-jobname={JOB}"]
         if self.fmt is not None:
             cmd.append(f"-fmt={self.fmt}")
+        self._guard = guard = _Guard(self.workdir, self.limit, self.nonce)
+        # Each file at most twice the item limit: the kernel's backstop should the watcher lag.
         rc, self._terminal = _run([*cmd, MAIN], self.workdir, self.settings.timeout, f"{JOB}.out",
-                                  feed=src.encode("utf-8"))
-        if rc is None:
+                                  feed=src.encode("utf-8"), guard=guard, file_limit=2 * self.limit)
+        if rc == -signal.SIGXFSZ and not guard.over:
+            guard.over, guard.culprit = True, running_item(self._terminal, self.nonce)
+        if rc is None or guard.over or guard.full:
             return None
         log_path = self.workdir / f"{JOB}.log"
         text = log_path.read_text("latin-1") if log_path.exists() else self._terminal
@@ -446,18 +591,42 @@ class _Batch:
                "-bg", dvipng_colour(s.background), "-fg", dvipng_colour(s.foreground),
                "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{JOB}p%d.png", f"{JOB}.dvi"]
         self.counts.dvipng += 1
-        rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng")
+        guard = _Guard(self.workdir, None)
+        rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng", guard=guard, file_limit=self.limit)
+        if rc == -signal.SIGXFSZ:
+            # A PNG grew past the limit; dvipng draws in page order, so it is the last one begun.
+            # It fails; the others are drawn again (their depths come from a whole run).
+            drawn = [p for p in sorted(pages) if (self.workdir / f"{JOB}p{p}.png").exists()]
+            if drawn:
+                self.outcomes[pages[drawn[-1]]] = self._over("its image takes")
+                for p in drawn:
+                    (self.workdir / f"{JOB}p{p}.png").unlink()
+                rest = {p: i for p, i in pages.items() if p != drawn[-1]}
+                if rest:
+                    self._dvipng(rest, s)
+                return
         depths = dvipng_depths(term, sorted(pages))
         for page, i in pages.items():
             png = self.workdir / f"{JOB}p{page}.png"
             try:
                 data = png.read_bytes()
             except OSError:
-                kind: ErrorKind = "timeout" if rc is None else "crash"
-                msg = f"dvipng made no image (exit {rc}): {term[-300:]}"
-                self.outcomes[i] = ItemOutcome.failed(kind, msg)
+                data = b""
+            if not data.endswith(_PNG_END) or len(data) < 24:
+                if guard.full:
+                    self.outcomes[i] = self._full()
+                elif rc is None:
+                    self.outcomes[i] = ItemOutcome.failed("timeout", f"dvipng did not finish within {s.timeout:g} s")
+                elif data or png.exists():  # it began the file and gave up: gd's limits, not chance
+                    self.outcomes[i] = ItemOutcome.failed(
+                        "too_large", f"dvipng could not draw the image ({len(data)} bytes written): too large for it")
+                else:
+                    self.outcomes[i] = ItemOutcome.failed("crash", f"dvipng made no image (exit {rc}): {term[-300:]}")
                 continue
             self.outcomes[i] = _publish(data, self.items[i - 1].out_path, s, depths.get(page))
+
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # a whole PNG ends with its IEND chunk
 
 
 def _publish(data: bytes, out_path: Path, s: RenderSettings, depth: int | None = None) -> ItemOutcome:
@@ -549,7 +718,7 @@ def render_batch(
     workdir = Path(tempfile.mkdtemp(prefix=scratch_prefix("tex"), dir=scratch_root()))
     try:
         batch = _Batch(items, settings, workdir, fmt, {}, counts if counts is not None else RunCounts(),
-                       nonce=secrets.token_hex(8))
+                       nonce=secrets.token_hex(8), limit=scratch_limit(workdir))
         ids = list(range(1, len(items) + 1))
         own = [i for i in ids if needs_own_run(items[i - 1].latex)]
         batch.process([i for i in ids if i not in set(own)], {})

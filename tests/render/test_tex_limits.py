@@ -3,7 +3,10 @@ says so, and a broken precompiled format is rebuilt. Real TeX, real files, a rea
 
 from __future__ import annotations
 
+import contextlib
+import random
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,72 @@ def test_a_broken_precompiled_format_is_rebuilt_once(
     caplog.clear()
     assert all(o.ok for o in render(INNOCENTS, tmp_path / "third"))
     assert not caplog.records  # the rebuilt format loads
+
+
+LOG_FLOOD = r"\loop\dimen0=1pt\iftrue\repeat"  # no isolated primitive: runs in the batch, logs every loop
+FILE_FLOOD = r"\immediate\openout1=x.txt \loop\immediate\write1{" + "x" * 60 + r"}\iftrue\repeat"
+
+
+def render_raw(latex: list[str], folder: Path, settings: RenderSettings = SETTINGS) -> list[ItemOutcome]:
+    items = [RenderItem(x, "display" if x in INNOCENTS else "raw", folder / f"{k}.png") for k, x in enumerate(latex)]
+    return LatexBackend().render(items, settings)
+
+
+def test_a_log_flood_fails_alone_as_too_large(tmp_path: Path) -> None:
+    from asyncrender.render.latex import SCRATCH_ITEM_LIMIT, scratch_limit, scratch_root
+
+    limit = scratch_limit(Path(scratch_root() or "/tmp"))
+    batch = [INNOCENTS[0], LOG_FLOOD, INNOCENTS[1]]
+    outcomes = render_raw(batch, tmp_path)
+    assert (outcomes[1].error_kind, outcomes[1].message) == (
+        "too_large", f"the item used more than {limit // 2**20} MiB of scratch space")
+    assert limit <= SCRATCH_ITEM_LIMIT
+    assert_innocents_as_alone(batch, outcomes, tmp_path)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A real 4 MiB tmpfs as the scratch folder (a quarter of it, 1 MiB, is an item's limit)."""
+    mount = tmp_path / "scratch"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    monkeypatch.setenv("ASYNCRENDER_SCRATCH", str(mount))
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_floods_of_a_small_scratch_fail_alone_as_too_large(tmp_path: Path, small_tmpfs: Path) -> None:
+    # A file written in a loop; TeX's log; a PNG over the limit (dense text at 600 dpi, under
+    # max_pixels: caught by RLIMIT_FSIZE while dvipng writes it).
+    rand = random.Random(1)
+    words = " ".join("".join(rand.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rand.randint(2, 9)))
+                     for _ in range(1500))
+    dense = r"\parbox{6in}{\tiny " + words + "}"
+    batch = [INNOCENTS[0], FILE_FLOOD, INNOCENTS[1], LOG_FLOOD, INNOCENTS[0], dense, INNOCENTS[1]]
+    settings = RenderSettings(renderer="latex", timeout=20.0, dpi=600)
+    outcomes = render_raw(batch, tmp_path, settings)
+    assert [(o.error_kind, o.message) for o in outcomes[1:4:2]] == [
+        ("too_large", "the item used more than 1 MiB of scratch space")] * 2
+    assert (outcomes[5].error_kind, outcomes[5].message) == (
+        "too_large", "its image takes more than 1 MiB of scratch space")
+    assert_innocents_as_alone(batch, outcomes, tmp_path, settings)
+    assert list(small_tmpfs.iterdir()) == []
+
+
+def test_a_full_scratch_fails_items_as_io_not_crash(
+    tmp_path: Path, small_tmpfs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    filler = small_tmpfs / "filler"
+    with open(filler, "wb") as f, contextlib.suppress(OSError):
+        f.write(b"\0" * (8 * 2**20))  # ENOSPC at 4 MiB
+    outcomes = render(INNOCENTS, tmp_path)
+    for o in outcomes:
+        assert o.error_kind == "io" and o.message is not None
+        assert f"scratch folder {small_tmpfs} ran out of space (No space left on device)" in o.message
+    assert not caplog.records  # not taken for a broken format either
+    filler.unlink()
+    assert all(o.ok for o in render(INNOCENTS, tmp_path))
