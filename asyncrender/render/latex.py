@@ -38,12 +38,35 @@ acts globally without being traced (``\\fontdimen``, ``\\hyphenchar``, ``\\speci
 6. A run that exceeds ``settings.timeout`` is killed (its whole process group). The markers are
    flushed to the terminal output as they are written, so the item that was running is known: it
    fails as ``timeout`` and the rest are re-run. If no item was running, the batch is bisected.
-7. Accepted pages go through one dvipng call per run (``-T tight``: crop to the ink; ``-pp`` just
-   those pages). An empty box fails as ``latex`` "empty output"; one that would exceed
-   ``settings.max_pixels`` fails as ``too_large`` before dvipng draws it (and the PNG's real size is
-   checked again after).
+7. Accepted pages go through one dvipng call per run and distinct dpi (``-T tight``: crop to the
+   ink; ``-pp`` just those pages; ``-D`` the items' dpi: ``RenderItem.dpi``, else
+   ``settings.dpi``), so items of many dpis share one TeX run. An empty box fails as ``latex``
+   "empty output"; one that would exceed ``settings.max_pixels`` at its dpi fails as ``too_large``
+   before dvipng draws it (and the PNG's real size is checked again after); a PNG dvipng began
+   but could not finish (an empty file: a drawing too large for it) fails as ``too_large``.
 
-A clean batch takes one latex and one dvipng run.
+A clean batch takes one latex run and one dvipng run per dpi.
+
+Limits that would otherwise hit TeX's run as a whole, each failing only the item:
+
+* A line longer than ``MAX_LINE_BYTES`` fails as ``too_large`` before TeX runs: TeX's buffer
+  (``buf_size``) holds the main document's line and ``\\scantokens``' copy of it, and a line that
+  does not fit aborts the run before the item starts, which would be blamed on its neighbour.
+* Scratch space (``_Guard``): while latex runs, a thread measures the work folder every
+  ``_POLL_SECONDS``; an item that adds more than ``scratch_limit()`` (``SCRATCH_ITEM_LIMIT``, at
+  most a quarter of the scratch file system) since its start marker (a log flood, ``\\openout``
+  in a loop, a huge DVI) has the run killed; it is rendered again alone, where it fails as
+  ``too_large`` "used more than N MiB of scratch space", and the others go on without it. No file
+  latex writes may exceed twice that, none dvipng writes that (``RLIMIT_FSIZE``: a PNG over it
+  fails that item; the other pages are drawn again). What is kept of the log and terminal output
+  is bounded by the same limits.
+* A scratch file system that runs (nearly) out of space during a run (another process filled
+  it): nothing of that run counts (TeX's output may be cut short), its items fail as ``io``
+  naming the folder (a transient kind: ``--resume`` renders them again); a PNG is published only
+  whole (it ends with its ``IEND`` chunk).
+* A precompiled format TeX cannot load (truncated, garbage, another TeX's): a run that used it
+  and never reached its first item's marker rebuilds it once (``_format_broken``, written by
+  rename, the file named in the log); if that fails too, runs load the preamble themselves.
 
 Sandbox: ``-no-shell-escape``, kpathsea paranoid ``openin_any=p``/``openout_any=p``, ``HOME`` and
 ``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder (in memory where possible: ``scratch_root``)
@@ -52,7 +75,8 @@ that is the cwd and is removed afterwards, ``SOURCE_DATE_EPOCH=0``/``FORCE_SOURC
 
 The preamble (with the harness) is precompiled into a format with mylatexformat once per
 (preamble, font size, TeX version) and kept in ``format_cache_dir()``; if that fails, or with
-``LatexBackend(use_format=False)``, runs load the preamble themselves.
+``LatexBackend(use_format=False)``, runs load the preamble themselves. ``LatexBackend.counts``
+counts the latex and dvipng processes it started.
 
 Known limits: see the README's Rendering section.
 """
@@ -98,7 +122,7 @@ logger = logging.getLogger("asyncrender")
 
 MAX_ROUNDS = 4
 # TeX reads a line of the main document into its buffer (``buf_size``: 200,000 in TeX Live), and
-# ``\\scantokens`` reads the item's line into it again: a longer line aborts the whole run ("Unable to
+# ``\scantokens`` reads the item's line into it again: a longer line aborts the whole run ("Unable to
 # read an entire line") before the item starts, so it would be blamed on a neighbour. Longer lines
 # fail as ``too_large`` before TeX runs (``line_too_long``).
 MAX_LINE_BYTES = 90_000
