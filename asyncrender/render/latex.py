@@ -60,8 +60,10 @@ Limits that would otherwise hit TeX's run as a whole, each failing only the item
   latex writes may exceed twice that, none dvipng writes that (``RLIMIT_FSIZE``: a PNG over it
   fails that item; the other pages are drawn again). What is kept of the log and terminal output
   is bounded by the same limits.
-* A scratch file system that runs (nearly) out of space during a run (another process filled
-  it): nothing of that run counts (TeX's output may be cut short), its items fail as ``io``
+* A scratch file system that runs (nearly) out of space during a run: if the running item wrote
+  at least half of what was free when the run began, it filled it (a file system fuller than the
+  limit allows for) and is treated as above ("filled the scratch folder"); otherwise (another
+  process filled it) nothing of that run counts (TeX's output may be cut short), its items fail as ``io``
   naming the folder (a transient kind: ``--resume`` renders them again); a PNG is published only
   whole (it ends with its ``IEND`` chunk).
 * A precompiled format TeX cannot load (truncated, garbage, another TeX's): a run that used it
@@ -220,12 +222,16 @@ def _space_used(folder: Path) -> int:
     return total
 
 
-def _space_low(folder: Path) -> bool:
+def _space_free(folder: Path) -> int:
     try:
         st = os.statvfs(folder)
     except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < _LOW_SPACE
+        return 2**62
+    return st.f_bavail * st.f_frsize
+
+
+def _space_low(folder: Path) -> bool:
+    return _space_free(folder) < _LOW_SPACE
 
 
 @dataclass
@@ -245,12 +251,16 @@ class _Guard:
     over: bool = False
     culprit: int | None = None
     full: bool = False
+    filled: bool = False  # ``over`` because the item itself filled the file system
 
     def watch(self, pgid: int, done: threading.Event, terminal: Path) -> None:
         marker = re.compile(r"\[AR([BE])" + re.escape(self.nonce) + r" (\d+) ")
         offset, tail = 0, ""
         current: int | None = None
         previous = base = _space_used(self.workdir)
+        # An item that wrote at least half the space that was free when the run began, when the
+        # file system fills, is what filled it (should it be fuller than the limit allows for).
+        filler = max(_LOW_SPACE, _space_free(self.workdir) // 2)
         while not done.wait(_POLL_SECONDS):
             used = _space_used(self.workdir)
             if self.nonce:
@@ -266,7 +276,8 @@ class _Guard:
                         current, base = found, previous
             if _space_low(self.workdir):
                 self.full = True
-            if self.limit is not None and used - base > self.limit:
+                self.filled = self.limit is not None and used - base >= filler
+            if self.limit is not None and (used - base > self.limit or self.filled):
                 self.over, self.culprit = True, current
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
@@ -468,9 +479,6 @@ class _Batch:
     _terminal: str = ""  # the last latex run's terminal output
     _guard: _Guard | None = None  # the last latex run's
 
-    def _over(self, what: str) -> ItemOutcome:
-        return ItemOutcome.failed("too_large", f"{what} more than {self.limit // 2**20} MiB of scratch space")
-
     def _full(self) -> ItemOutcome:
         return ItemOutcome.failed("io", f"the scratch folder {self.workdir.parent} ran out of space (No space left "
                                         "on device); ASYNCRENDER_SCRATCH can name a larger one")
@@ -492,7 +500,9 @@ class _Batch:
                     self._halve(pending, suspects)
                     return
                 if len(pending) == 1:
-                    self.outcomes[culprit] = self._over("the item used")
+                    self.outcomes[culprit] = ItemOutcome.failed("too_large", (
+                        f"the item filled the scratch folder {self.workdir.parent} (No space left on device)"
+                        if guard.filled else f"the item used more than {self.limit // 2**20} MiB of scratch space"))
                     return
                 self.process([culprit], {})
                 pending = [i for i in pending if i != culprit]
@@ -622,7 +632,8 @@ class _Batch:
             # It fails; the others are drawn again (their depths come from a whole run).
             drawn = [p for p in sorted(pages) if (self.workdir / f"{JOB}p{p}.png").exists()]
             if drawn:
-                self.outcomes[pages[drawn[-1]]] = self._over("its image takes")
+                self.outcomes[pages[drawn[-1]]] = ItemOutcome.failed(
+                    "too_large", f"its image takes more than {self.limit // 2**20} MiB of scratch space")
                 for p in drawn:
                     (self.workdir / f"{JOB}p{p}.png").unlink()
                 rest = {p: i for p, i in pages.items() if p != drawn[-1]}

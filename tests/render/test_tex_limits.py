@@ -151,3 +151,14 @@ def test_a_full_scratch_fails_items_as_io_not_crash(
     assert not caplog.records  # not taken for a broken format either
     filler.unlink()
     assert all(o.ok for o in render(INNOCENTS, tmp_path))
+
+
+def test_an_item_that_fills_a_nearly_full_scratch_fails_alone(tmp_path: Path, small_tmpfs: Path) -> None:
+    # Only 0.6 MiB free, under the item limit: the flood fills the file system; the item that
+    # wrote most of what was free is the one that fails (too_large), its neighbours render.
+    (small_tmpfs / "filler").write_bytes(b"\0" * int(3.4 * 2**20))
+    batch = [INNOCENTS[0], LOG_FLOOD, INNOCENTS[1]]
+    outcomes = render_raw(batch, tmp_path)
+    assert (outcomes[1].error_kind, outcomes[1].message) == (
+        "too_large", f"the item filled the scratch folder {small_tmpfs} (No space left on device)")
+    assert_innocents_as_alone(batch, outcomes, tmp_path)
