@@ -23,6 +23,7 @@ class RenderItem:
     latex: str
     type: ItemType
     out_path: Path
+    dpi: int | None = None  # this item's resolution; None: the settings' ``dpi``
 
 
 @dataclass(frozen=True)

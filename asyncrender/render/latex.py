@@ -38,12 +38,37 @@ acts globally without being traced (``\\fontdimen``, ``\\hyphenchar``, ``\\speci
 6. A run that exceeds ``settings.timeout`` is killed (its whole process group). The markers are
    flushed to the terminal output as they are written, so the item that was running is known: it
    fails as ``timeout`` and the rest are re-run. If no item was running, the batch is bisected.
-7. Accepted pages go through one dvipng call per run (``-T tight``: crop to the ink; ``-pp`` just
-   those pages). An empty box fails as ``latex`` "empty output"; one that would exceed
-   ``settings.max_pixels`` fails as ``too_large`` before dvipng draws it (and the PNG's real size is
-   checked again after).
+7. Accepted pages go through one dvipng call per run and distinct dpi (``-T tight``: crop to the
+   ink; ``-pp`` just those pages; ``-D`` the items' dpi: ``RenderItem.dpi``, else
+   ``settings.dpi``), so items of many dpis share one TeX run. An empty box fails as ``latex``
+   "empty output"; one that would exceed ``settings.max_pixels`` at its dpi fails as ``too_large``
+   before dvipng draws it (and the PNG's real size is checked again after); a PNG dvipng began
+   but could not finish (an empty file: a drawing too large for it) fails as ``too_large``.
 
-A clean batch takes one latex and one dvipng run.
+A clean batch takes one latex run and one dvipng run per dpi.
+
+Limits that would otherwise hit TeX's run as a whole, each failing only the item:
+
+* A line longer than ``MAX_LINE_BYTES`` fails as ``too_large`` before TeX runs: TeX's buffer
+  (``buf_size``) holds the main document's line and ``\\scantokens``' copy of it, and a line that
+  does not fit aborts the run before the item starts, which would be blamed on its neighbour.
+* Scratch space (``_Guard``): while latex runs, a thread measures the work folder every
+  ``_POLL_SECONDS``; an item that adds more than ``scratch_limit()`` (``SCRATCH_ITEM_LIMIT``, at
+  most a quarter of the scratch file system) since its start marker (a log flood, ``\\openout``
+  in a loop, a huge DVI) has the run killed; it is rendered again alone, where it fails as
+  ``too_large`` "used more than N MiB of scratch space", and the others go on without it. No file
+  latex writes may exceed twice that, none dvipng writes that (``RLIMIT_FSIZE``: a PNG over it
+  fails that item; the other pages are drawn again). What is kept of the log and terminal output
+  is bounded by the same limits.
+* A scratch file system that runs (nearly) out of space during a run: if the running item wrote
+  at least half of what was free when the run began, it filled it (a file system fuller than the
+  limit allows for) and is treated as above ("filled the scratch folder"); otherwise (another
+  process filled it) nothing of that run counts (TeX's output may be cut short), its items fail as ``io``
+  naming the folder (a transient kind: ``--resume`` renders them again); a PNG is published only
+  whole (it ends with its ``IEND`` chunk).
+* A precompiled format TeX cannot load (truncated, garbage, another TeX's): a run that used it
+  and never reached its first item's marker rebuilds it once (``_format_broken``, written by
+  rename, the file named in the log); if that fails too, runs load the preamble themselves.
 
 Sandbox: ``-no-shell-escape``, kpathsea paranoid ``openin_any=p``/``openout_any=p``, ``HOME`` and
 ``TEXMFOUTPUT`` set to a private ``mkdtemp`` folder (in memory where possible: ``scratch_root``)
@@ -52,7 +77,8 @@ that is the cwd and is removed afterwards, ``SOURCE_DATE_EPOCH=0``/``FORCE_SOURC
 
 The preamble (with the harness) is precompiled into a format with mylatexformat once per
 (preamble, font size, TeX version) and kept in ``format_cache_dir()``; if that fails, or with
-``LatexBackend(use_format=False)``, runs load the preamble themselves.
+``LatexBackend(use_format=False)``, runs load the preamble themselves. ``LatexBackend.counts``
+counts the latex and dvipng processes it started.
 
 Known limits: see the README's Rendering section.
 """
@@ -61,25 +87,28 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
 import hashlib
+import logging
 import math
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
 from asyncrender.lifetime import child_dies_with_me, scratch_prefix
-from asyncrender.model import ITEM_TYPES, ErrorKind
+from asyncrender.model import ITEM_TYPES
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 from asyncrender.render.png import finish_png
 from asyncrender.render.texlog import TexLog, decide, dvi_pages, dvipng_depths, parse_log, running_item
@@ -91,8 +120,22 @@ from asyncrender.render.texsource import (
     preamble_source,
 )
 
+logger = logging.getLogger("asyncrender")
+
 MAX_ROUNDS = 4
+# TeX reads a line of the main document into its buffer (``buf_size``: 200,000 in TeX Live), and
+# ``\scantokens`` reads the item's line into it again: a longer line aborts the whole run ("Unable to
+# read an entire line") before the item starts, so it would be blamed on a neighbour. Longer lines
+# fail as ``too_large`` before TeX runs (``line_too_long``).
+MAX_LINE_BYTES = 90_000
+# Scratch space: an item may add at most this much to its work folder (TeX's log, the DVI, the
+# terminal output, files it writes; a PNG for dvipng), and at most a quarter of the scratch file
+# system (Docker's /dev/shm is 64 MiB), else it fails as ``too_large`` (see ``_Guard``).
+SCRATCH_ITEM_LIMIT = 32 * 2**20
+_POLL_SECONDS = 0.02
+_LOW_SPACE = 256 * 2**10  # free bytes under which the scratch file system counts as full
 _formats: dict[str, Path | None] = {}
+_rebuilt: set[str] = set()  # formats this process found broken and rebuilt once
 JOB = ".ar"  # a dot name: kpathsea's paranoid mode lets TeX write it but no item open it
 MAIN = "main.tex"  # a FIFO, unlinked as soon as TeX has opened it
 
@@ -120,6 +163,16 @@ def needs_own_run(latex: str) -> bool:
     return _ISOLATE.search(latex) is not None
 
 
+def line_too_long(latex: str) -> str | None:
+    """Why an item's text has a line TeX cannot read (see ``MAX_LINE_BYTES``), or None."""
+    lines = encode_item(latex).split("\n")
+    longest = max(range(len(lines)), key=lambda k: len(lines[k].encode("utf-8")))
+    size = len(lines[longest].encode("utf-8"))
+    if size <= MAX_LINE_BYTES:
+        return None
+    return f"line {longest + 1} is {size} bytes long, over TeX's line limit here ({MAX_LINE_BYTES} bytes)"
+
+
 @functools.cache
 def tex_available() -> bool:
     """latex and dvipng on PATH, and preview.sty found by kpsewhich."""
@@ -143,13 +196,116 @@ def _sandbox_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def scratch_limit(folder: Path) -> int:
+    """Bytes of scratch space one item may use in ``folder``: ``SCRATCH_ITEM_LIMIT``, at most a
+    quarter of its file system."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return SCRATCH_ITEM_LIMIT
+    return max(2**20, min(SCRATCH_ITEM_LIMIT, st.f_blocks * st.f_frsize // 4))
+
+
+def _space_used(folder: Path) -> int:
+    """Bytes a folder takes (every entry at least one page: a flood of empty files counts too)."""
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    total += max(st.st_blocks * 512, 4096)
+                    if entry.is_dir(follow_symlinks=False):
+                        total += _space_used(Path(entry.path))
+    except OSError:
+        pass
+    return total
+
+
+def _space_free(folder: Path) -> int:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return 2**62
+    return st.f_bavail * st.f_frsize
+
+
+def _space_low(folder: Path) -> bool:
+    return _space_free(folder) < _LOW_SPACE
+
+
+@dataclass
+class _Guard:
+    """Watches one run's scratch space, every ``_POLL_SECONDS``.
+
+    With a ``limit``, the run is killed as soon as one item adds more than ``limit`` bytes to the
+    work folder since it began (the items are told apart by the start and end markers, flushed to
+    the terminal output; ``culprit`` is the item that was running, None between items). ``full``
+    notes that the scratch file system ran (nearly) out of space during the run: what TeX or
+    dvipng wrote then may be truncated.
+    """
+
+    workdir: Path
+    limit: int | None
+    nonce: str = ""
+    over: bool = False
+    culprit: int | None = None
+    full: bool = False
+    filled: bool = False  # ``over`` because the item itself filled the file system
+
+    def watch(self, pgid: int, done: threading.Event, terminal: Path) -> None:
+        marker = re.compile(r"\[AR([BE])" + re.escape(self.nonce) + r" (\d+) ")
+        offset, tail = 0, ""
+        current: int | None = None
+        previous = base = _space_used(self.workdir)
+        # An item that wrote at least half the space that was free when the run began, when the
+        # file system fills, is what filled it (should it be fuller than the limit allows for).
+        filler = max(_LOW_SPACE, _space_free(self.workdir) // 2)
+        while not done.wait(_POLL_SECONDS):
+            used = _space_used(self.workdir)
+            if self.nonce:
+                with contextlib.suppress(OSError), open(terminal, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read(4 * 2**20).decode("latin-1")
+                    offset += len(chunk)
+                    text, tail = tail + chunk, (tail + chunk)[-200:]
+                    found = current
+                    for m in marker.finditer(text):
+                        found = int(m.group(2)) if m.group(1) == "B" else None
+                    if found != current:
+                        current, base = found, previous
+            if _space_low(self.workdir):
+                self.full = True
+                self.filled = self.limit is not None and used - base >= filler
+            if self.limit is not None and (used - base > self.limit or self.filled):
+                self.over, self.culprit = True, current
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                return
+            previous = used
+
+
+def _with_file_limit(size: int | None) -> Callable[[], None]:
+    """A ``preexec_fn``: the child dies with this process, and (with ``size``) no file it writes
+    grows past ``size`` bytes (``RLIMIT_FSIZE``: SIGXFSZ kills it)."""
+    dies = child_dies_with_me()
+
+    def pre() -> None:
+        dies()
+        if size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return pre
+
+
 def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
-         feed: bytes | None = None) -> tuple[int | None, str]:
+         feed: bytes | None = None, guard: _Guard | None = None, file_limit: int | None = None
+         ) -> tuple[int | None, str]:
     """Run ``cmd`` in its own process group; ``(None, terminal)`` if it timed out (group killed).
 
     With ``feed``, ``MAIN`` is a FIFO that a thread fills with ``feed`` once TeX has opened it,
     and unlinks at that moment: no item can open the main document (it holds the other items and
-    the markers' nonce).
+    the markers' nonce). A ``guard`` watches the scratch space while it runs.
     """
     term = workdir / stdout_name
     fifo = workdir / MAIN
@@ -170,8 +326,13 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
     with open(term, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=workdir, env=_sandbox_env(workdir), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=child_dies_with_me())  # a session of its own, yet it dies with us
+                                preexec_fn=_with_file_limit(file_limit))  # its own session; dies with us
         expired = threading.Event()
+        done = threading.Event()
+        watcher = None
+        if guard is not None:
+            watcher = threading.Thread(target=guard.watch, args=(proc.pid, done, term), daemon=True)
+            watcher.start()
 
         def kill() -> None:
             expired.set()
@@ -185,6 +346,11 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
             rc: int | None = proc.wait()
         finally:
             timer.cancel()
+            done.set()
+            if watcher is not None:
+                watcher.join()
+        if guard is not None and _space_low(workdir):
+            guard.full = True
         if expired.is_set():
             rc = None
     if writer is not None:
@@ -234,6 +400,36 @@ def _format_for(settings: RenderSettings) -> Path | None:
     return _formats[key]
 
 
+def _format_broken(settings: RenderSettings, fmt: Path, why: str) -> Path | None:
+    """TeX could not start from ``fmt`` (truncated, garbage, another TeX's, gone): rebuild it once
+    in this process (written by rename, as always); if that fails, or the rebuilt one fails too, runs
+    load the preamble themselves (None). Each step names the file in the log."""
+    key = fmt.stem
+    if key in _rebuilt:
+        logger.warning("precompiled format %s cannot be loaded after rebuilding it (%s): TeX runs load the preamble "
+                    "themselves", fmt, why)
+        _formats[key] = None
+        return None
+    _rebuilt.add(key)
+    logger.warning("precompiled format %s cannot be loaded (%s): rebuilding it", fmt, why)
+    with contextlib.suppress(OSError):
+        fmt.unlink()  # not read again by this process or another, even if the rebuild fails
+    _formats[key] = rebuilt = _build_format(settings, fmt)
+    if rebuilt is None:
+        logger.warning("cannot rebuild the precompiled format %s: TeX runs load the preamble themselves", fmt)
+    return rebuilt
+
+
+def _format_error(terminal: str, tex_log: TexLog, rc: int) -> str:
+    """One line saying why a run that used a format never reached its first item."""
+    for line in reversed(terminal.splitlines()):
+        if "Fatal format" in line or "undump" in line or "format file" in line:
+            return line.strip()
+    if tex_log.preamble_errors:
+        return tex_log.preamble_errors[0].split("\n", 1)[0]
+    return f"latex exited with {rc} before the first item"
+
+
 def _build_format(settings: RenderSettings, target: Path) -> Path | None:
     work = Path(tempfile.mkdtemp(prefix=scratch_prefix("ini")))
     try:
@@ -261,6 +457,14 @@ def _build_format(settings: RenderSettings, target: Path) -> Path | None:
 
 
 @dataclass
+class RunCounts:
+    """The latex and dvipng processes a backend started (tests and benchmarks read them)."""
+
+    latex: int = 0
+    dvipng: int = 0
+
+
+@dataclass
 class _Batch:
     """State of one TeX batch inside a private work dir."""
 
@@ -269,9 +473,15 @@ class _Batch:
     workdir: Path
     fmt: Path | None
     outcomes: dict[int, ItemOutcome]
-    runs: int = 0
+    counts: RunCounts = field(default_factory=RunCounts)
     nonce: str = ""
+    limit: int = SCRATCH_ITEM_LIMIT  # scratch bytes one item may use (``scratch_limit``)
     _terminal: str = ""  # the last latex run's terminal output
+    _guard: _Guard | None = None  # the last latex run's
+
+    def _full(self) -> ItemOutcome:
+        return ItemOutcome.failed("io", f"the scratch folder {self.workdir.parent} ran out of space (No space left "
+                                        "on device); ASYNCRENDER_SCRATCH can name a larger one")
 
     def process(self, ids: list[int], suspects: dict[int, str]) -> None:
         pending, rounds = ids, 0
@@ -281,6 +491,29 @@ class _Batch:
                 self._halve(pending, suspects)
                 return
             run = self._run(pending)
+            guard = self._guard
+            if guard is not None and guard.over:
+                # One item wrote too much (a log, output or file flood): confirmed in a run of its
+                # own, where it fails as too_large; the others go on without it.
+                culprit = guard.culprit if len(pending) > 1 else pending[0]
+                if culprit not in pending:  # between items: find it by halving
+                    self._halve(pending, suspects)
+                    return
+                if len(pending) == 1:
+                    self.outcomes[culprit] = ItemOutcome.failed("too_large", (
+                        f"the item filled the scratch folder {self.workdir.parent} (No space left on device)"
+                        if guard.filled else f"the item used more than {self.limit // 2**20} MiB of scratch space"))
+                    return
+                self.process([culprit], {})
+                pending = [i for i in pending if i != culprit]
+                suspects.pop(culprit, None)
+                continue
+            if guard is not None and guard.full:
+                # The scratch file system filled up (not with this item's flood: that is killed at
+                # its limit): what TeX wrote may be cut short, so nothing of the run counts.
+                for i in pending:
+                    self.outcomes[i] = self._full()
+                return
             if run is None:  # timed out
                 culprit = running_item(self._terminal, self.nonce)
                 if culprit in pending or len(pending) == 1:
@@ -293,6 +526,11 @@ class _Batch:
                 self._halve(pending, suspects)
                 return
             rc, log, pages = run
+            if not log.items and self.fmt is not None:
+                # A good format always reaches the first item's marker: this one is broken.
+                self.fmt = _format_broken(self.settings, self.fmt, _format_error(self._terminal, log, rc))
+                rounds -= 1
+                continue
             if log.preamble_errors:
                 for i in pending:
                     self.outcomes[i] = ItemOutcome.failed("latex", "error in the preamble:\n" + log.preamble_errors[0])
@@ -329,15 +567,19 @@ class _Batch:
     def _run(self, ids: list[int]) -> tuple[int, TexLog, list[tuple[int, int]]] | None:
         """One latex run of ``ids`` in a cleaned work dir; None if it timed out."""
         self._clean()
-        self.runs += 1
+        self.counts.latex += 1
         entries = [(i, self.items[i - 1].type, self.items[i - 1].latex) for i in ids]
         src = document_source(entries, self.settings, self.nonce, with_preamble=self.fmt is None)
         cmd = ["latex", "-no-parse-first-line", "-no-shell-escape", "-interaction=nonstopmode", f"-jobname={JOB}"]
         if self.fmt is not None:
             cmd.append(f"-fmt={self.fmt}")
+        self._guard = guard = _Guard(self.workdir, self.limit, self.nonce)
+        # Each file at most twice the item limit: the kernel's backstop should the watcher lag.
         rc, self._terminal = _run([*cmd, MAIN], self.workdir, self.settings.timeout, f"{JOB}.out",
-                                  feed=src.encode("utf-8"))
-        if rc is None:
+                                  feed=src.encode("utf-8"), guard=guard, file_limit=2 * self.limit)
+        if rc == -signal.SIGXFSZ and not guard.over:
+            guard.over, guard.culprit = True, running_item(self._terminal, self.nonce)
+        if rc is None or guard.over or guard.full:
             return None
         log_path = self.workdir / f"{JOB}.log"
         text = log_path.read_text("latin-1") if log_path.exists() else self._terminal
@@ -362,33 +604,64 @@ class _Batch:
                     p.unlink()
 
     def _draw(self, accepted: dict[int, tuple[int, tuple[int, int, int]]]) -> None:
+        """Draw the accepted pages: one dvipng call per distinct dpi, over the same DVI."""
         s = self.settings
-        pages: dict[int, int] = {}
+        by_dpi: dict[int, dict[int, int]] = {}
         for i, (page, (ht, dp, wd)) in accepted.items():
+            dpi = self.items[i - 1].dpi or s.dpi
             if wd <= 0 or ht + dp <= 0:
                 self.outcomes[i] = ItemOutcome.failed("latex", "empty output: the item typesets nothing")
-            elif estimated_pixels(ht, dp, wd, s.dpi, s.padding) > s.max_pixels:
+            elif estimated_pixels(ht, dp, wd, dpi, s.padding) > s.max_pixels:
                 self.outcomes[i] = ItemOutcome.failed(
-                    "too_large", f"the image would exceed {s.max_pixels} pixels at {s.dpi} dpi")
+                    "too_large", f"the image would exceed {s.max_pixels} pixels at {dpi} dpi")
             else:
-                pages[page] = i
-        if not pages:
-            return
+                by_dpi.setdefault(dpi, {})[page] = i
+        for dpi, pages in sorted(by_dpi.items()):
+            self._dvipng(pages, s if dpi == s.dpi else dataclasses.replace(s, dpi=dpi))
+
+    def _dvipng(self, pages: dict[int, int], s: RenderSettings) -> None:
+        """Draw ``pages`` (page -> item id) at ``s.dpi`` and publish each item's image."""
         cmd = ["dvipng", "-q", "-T", "tight", "-D", str(s.dpi), "--nogs", "--depth",
                "-bg", dvipng_colour(s.background), "-fg", dvipng_colour(s.foreground),
                "-pp", ",".join(str(p) for p in sorted(pages)), "-o", f"{JOB}p%d.png", f"{JOB}.dvi"]
-        rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng")
+        self.counts.dvipng += 1
+        guard = _Guard(self.workdir, None)
+        rc, term = _run(cmd, self.workdir, s.timeout, f"{JOB}.dvipng", guard=guard, file_limit=self.limit)
+        if rc == -signal.SIGXFSZ:
+            # A PNG grew past the limit; dvipng draws in page order, so it is the last one begun.
+            # It fails; the others are drawn again (their depths come from a whole run).
+            drawn = [p for p in sorted(pages) if (self.workdir / f"{JOB}p{p}.png").exists()]
+            if drawn:
+                self.outcomes[pages[drawn[-1]]] = ItemOutcome.failed(
+                    "too_large", f"its image takes more than {self.limit // 2**20} MiB of scratch space")
+                for p in drawn:
+                    (self.workdir / f"{JOB}p{p}.png").unlink()
+                rest = {p: i for p, i in pages.items() if p != drawn[-1]}
+                if rest:
+                    self._dvipng(rest, s)
+                return
         depths = dvipng_depths(term, sorted(pages))
         for page, i in pages.items():
             png = self.workdir / f"{JOB}p{page}.png"
             try:
                 data = png.read_bytes()
             except OSError:
-                kind: ErrorKind = "timeout" if rc is None else "crash"
-                msg = f"dvipng made no image (exit {rc}): {term[-300:]}"
-                self.outcomes[i] = ItemOutcome.failed(kind, msg)
+                data = b""
+            if not data.endswith(_PNG_END) or len(data) < 24:
+                if guard.full:
+                    self.outcomes[i] = self._full()
+                elif rc is None:
+                    self.outcomes[i] = ItemOutcome.failed("timeout", f"dvipng did not finish within {s.timeout:g} s")
+                elif data or png.exists():  # it began the file and gave up: gd's limits, not chance
+                    self.outcomes[i] = ItemOutcome.failed(
+                        "too_large", f"dvipng could not draw the image ({len(data)} bytes written): too large for it")
+                else:
+                    self.outcomes[i] = ItemOutcome.failed("crash", f"dvipng made no image (exit {rc}): {term[-300:]}")
                 continue
             self.outcomes[i] = _publish(data, self.items[i - 1].out_path, s, depths.get(page))
+
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # a whole PNG ends with its IEND chunk
 
 
 def _publish(data: bytes, out_path: Path, s: RenderSettings, depth: int | None = None) -> ItemOutcome:
@@ -444,6 +717,7 @@ class LatexBackend:
 
     use_format: bool = True
     name: str = "latex"
+    counts: RunCounts = field(default_factory=RunCounts)
 
     def version(self) -> str:
         """latex's and dvipng's version lines (cached)."""
@@ -455,28 +729,31 @@ class LatexBackend:
         for k, item in enumerate(items):
             if item.type not in ITEM_TYPES:
                 outcomes[k] = ItemOutcome.failed("input", f"unknown item type {item.type!r}")
+            elif (why := line_too_long(item.latex)) is not None:
+                outcomes[k] = ItemOutcome.failed("too_large", why)
             else:
                 good.append(k)
-        fmt = _format_for(settings) if good and self.use_format else None
         # Equal batches of at most batch_size: 600 items make 3 x 200, not 250 + 250 + 100.
         size = math.ceil(len(good) / max(1, math.ceil(len(good) / settings.batch_size))) if good else 1
         for start in range(0, len(good), size):
             chunk = good[start : start + size]
-            result = render_batch([items[k] for k in chunk], settings, fmt)
+            fmt = _format_for(settings) if self.use_format else None  # (None once it proved broken)
+            result = render_batch([items[k] for k in chunk], settings, fmt, self.counts)
             for k, outcome in zip(chunk, result, strict=True):
                 outcomes[k] = outcome
         return [o if o is not None else ItemOutcome.failed("crash", "not rendered") for o in outcomes]
 
 
 def render_batch(
-    items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None
+    items: Sequence[RenderItem], settings: RenderSettings, fmt: Path | None, counts: RunCounts | None = None
 ) -> list[ItemOutcome]:
     """One TeX batch in a private temp dir (removed afterwards); one outcome per item.
 
     Items that ``needs_own_run`` are rendered each in a run of its own, after the others."""
     workdir = Path(tempfile.mkdtemp(prefix=scratch_prefix("tex"), dir=scratch_root()))
     try:
-        batch = _Batch(items, settings, workdir, fmt, {}, nonce=secrets.token_hex(8))
+        batch = _Batch(items, settings, workdir, fmt, {}, counts if counts is not None else RunCounts(),
+                       nonce=secrets.token_hex(8), limit=scratch_limit(workdir))
         ids = list(range(1, len(items) + 1))
         own = [i for i in ids if needs_own_run(items[i - 1].latex)]
         batch.process([i for i in ids if i not in set(own)], {})

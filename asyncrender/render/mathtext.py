@@ -8,6 +8,7 @@ start-up cost to amortise here.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Sequence
 
@@ -32,6 +33,8 @@ class MathtextBackend:
         return [self._render_one(item, settings) for item in items]
 
     def _render_one(self, item: RenderItem, settings: RenderSettings) -> ItemOutcome:
+        if item.dpi is not None and item.dpi != settings.dpi:
+            settings = dataclasses.replace(settings, dpi=item.dpi)
         if item.type == "raw":
             return ItemOutcome.failed("unsupported", "mathtext cannot typeset raw LaTeX (tables, environments)")
         if len(item.latex) > MAX_LATEX_CHARS:

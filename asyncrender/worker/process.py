@@ -132,16 +132,17 @@ def _images(paper: Paper, folder: Path, settings: RenderSettings) -> list[_Image
 
 
 def _render_by_look(backend: Backend, images: list[_Image], settings: RenderSettings) -> list[ItemOutcome]:
-    """One backend call per look (style and dpi), so that the items of a look share TeX runs; the
-    outcomes in the order of ``images``."""
-    groups: dict[tuple[str, int], list[int]] = {}
+    """One backend call per style, so that the items of a style share TeX runs whatever their dpi
+    (each ``RenderItem`` carries its own); the outcomes in the order of ``images``."""
+    groups: dict[str, list[int]] = {}
     for index, image in enumerate(images):
-        groups.setdefault((image.style, image.dpi), []).append(index)
+        groups.setdefault(image.style, []).append(index)
     results: list[ItemOutcome] = [ItemOutcome()] * len(images)
-    for (style, dpi), indexes in groups.items():
-        look = settings.for_look(style, dpi) if settings.multi_look else settings
+    for style, indexes in groups.items():
+        look = settings.for_look(style, images[indexes[0]].dpi) if settings.multi_look else settings
+        targets = [dataclasses.replace(images[i].target, dpi=images[i].dpi) for i in indexes]
         try:
-            outcomes = backend.render([images[i].target for i in indexes], look)
+            outcomes = backend.render(targets, look)
         except Exception as exc:  # a backend bug must not lose the neighbours' files
             outcomes = [ItemOutcome.failed("crash", f"renderer raised {type(exc).__name__}: {exc}")] * len(indexes)
         for index, outcome in zip(indexes, outcomes, strict=True):
