@@ -40,12 +40,9 @@ from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
+from asyncrender.waits import CLAIM_POLL, CLAIM_WAIT
 
 PREPARE_CHUNK = 256
-# How long a run waits, once everything else is done, for files another live run has claimed; after
-# that they are reported as not rendered (exit 1). Their claims are asked again every CLAIM_POLL s.
-CLAIM_WAIT = 600.0
-CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
