@@ -241,6 +241,33 @@ class DistributedCacheManager:
         if release:
             self.release_claim(file_path)
 
+    def save_entries(self, entries: Iterable[tuple[str, CacheEntry, bool]]) -> list[OSError | None]:
+        """Write several entries, each atomically (temp file + rename), in order: ``(key, entry,
+        release its claim)``, the key already normalised and in the entry. One call, so one thread
+        hop, for a whole job's entries. Returns, per entry, ``None`` or the ``OSError`` that kept it
+        from being written; after the first error that is not a folder in the entry's place, the
+        rest are not tried (they would fail alike: a full disk) and get that error too."""
+        results: list[OSError | None] = []
+        fatal: OSError | None = None
+        for key, entry, release in entries:
+            if fatal is not None:
+                results.append(fatal)
+                continue
+            try:
+                write_atomic(os.path.join(self._entries_dir_str, entry_file_name(key)), encode_entry(entry),
+                             self.fsync)
+            except IsADirectoryError as exc:
+                results.append(exc)
+                continue
+            except OSError as exc:
+                fatal = exc
+                results.append(exc)
+                continue
+            if release:
+                claims.release(self._entries_dir_str, key)
+            results.append(None)
+        return results
+
     async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
         return await anyio.to_thread.run_sync(self.load_file_cache, file_path)
 

@@ -275,29 +275,31 @@ class AsyncRenderer:
         assert self._runner is not None
         async with jobs, results:
             async for job in jobs:
-                for outcome in await self._runner.run(job):
-                    entry = self._entry(outcome)
-                    try:
-                        claimed = self._gate is not None and self._gate.written(outcome.key)
-                        await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
-                    except IsADirectoryError:  # that file alone: a folder sits where its entry goes
-                        await results.send(FileResult.refused(outcome.key, (
-                            f"its cache entry {self.cache.entry_path(outcome.key)} is a folder (remove it)")))
-                        continue
-                    except OSError as exc:
+                outcomes = await self._runner.run(job)
+                # A job's entries are written in one thread hop (each one atomically, on its own).
+                finished_at = utc_now()
+                batch = [(outcome.key, self._entry(outcome, finished_at),
+                          self._gate is not None and self._gate.written(outcome.key)) for outcome in outcomes]
+                written = await anyio.to_thread.run_sync(self.cache.save_entries, batch)
+                for (key, entry, _), error in zip(batch, written, strict=True):
+                    if error is None:
+                        await results.send(FileResult.of_entry(key, entry, skipped=False))
+                    elif isinstance(error, IsADirectoryError):  # that file alone: a folder sits where its entry goes
+                        await results.send(FileResult.refused(key, (
+                            f"its cache entry {self.cache.entry_path(key)} is a folder (remove it)")))
+                    else:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.
                         raise CacheWriteError(
-                            f"cannot write the cache entry of {outcome.key} in {self.cache.entries_dir}: "
-                            f"{exc.strerror or exc}") from exc
-                    await results.send(FileResult.of_entry(outcome.key, entry, skipped=False))
+                            f"cannot write the cache entry of {key} in {self.cache.entries_dir}: "
+                            f"{error.strerror or error}") from error
 
-    def _entry(self, outcome: FileOutcome) -> CacheEntry:
+    def _entry(self, outcome: FileOutcome, finished_at: str) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
             errors_omitted=outcome.errors_omitted, source=outcome.source,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
-            seconds=outcome.seconds, finished_at=utc_now())
+            seconds=outcome.seconds, finished_at=finished_at)
 
 
 def check_apart(cache_dir: Path, output_dir: Path) -> None:
