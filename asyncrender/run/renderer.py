@@ -11,10 +11,13 @@ task groups) and never chooses a loop policy: uvloop is the CLI's choice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import stat
 import tempfile
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +44,7 @@ from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
 from asyncrender.waits import CLAIM_POLL, CLAIM_WAIT
+from asyncrender.worker.shared import run_share_dir, sweep_share_dirs
 
 PREPARE_CHUNK = 256
 log = logging.getLogger("asyncrender")
@@ -86,6 +90,7 @@ class AsyncRenderer:
         self._task_group: TaskGroup | None = None
         self._active_renders = 0
         self._gate: ResumeGate | None = None
+        self._share_dir: Path | None = None  # the run's store of typeset images (worker.shared)
         self.summary: Summary | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -103,11 +108,24 @@ class AsyncRenderer:
         self._config_fp = config_fingerprint(self.config.render, renderer, version)
         self._gate = ResumeGate(self._cache, config_fp=self._config_fp.get("fingerprint", ""),
                                 output_dir=str(self.output_dir), retry_failed=run.retry_failed)
+        if run.share_images:
+            self._share_dir = run_share_dir(self.output_dir, uuid.uuid4().hex[:8])
+            await anyio.to_thread.run_sync(self._make_share_dir, self._share_dir)
         if self._runner is None:
             self._runner = await anyio.to_thread.run_sync(self._make_runner)
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         return self
+
+    def _make_share_dir(self, folder: Path) -> None:
+        sweep_share_dirs(self.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _remove_share_dir(self) -> None:
+        if self._share_dir is not None:
+            shutil.rmtree(self._share_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):  # another run's store may still be there
+                self._share_dir.parent.rmdir()
 
     def _make_runner(self) -> JobRunner:
         run = self.config.run
@@ -142,6 +160,7 @@ class AsyncRenderer:
                         await anyio.to_thread.run_sync(self._runner.terminate)
                     else:
                         await self._runner.aclose()
+                await anyio.to_thread.run_sync(self._remove_share_dir)
                 try:
                     self.summary = await self._cache.asave_summary()
                 except OSError as write_error:
@@ -228,7 +247,8 @@ class AsyncRenderer:
                 await results.send(result)
         for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
                                 bytes_per_job=run.bytes_per_job):
-            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir)))
+            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir),
+                                      str(self._share_dir) if self._share_dir is not None else None))
 
     async def _wait_for_claims(self, waiting: dict[str, tuple[ListedFile, FileResult]],
                                jobs: MemoryObjectSendStream[RenderJob],
