@@ -28,8 +28,8 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asyncrender.cache.entry import build_entry, config_fingerprint
-from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
-from asyncrender.cache.summary import Summary
+from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, RunStart, utc_now
+from asyncrender.cache.summary import Summary, SummaryBuilder
 from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
@@ -91,6 +91,11 @@ class AsyncRenderer:
         self._active_renders = 0
         self._gate: ResumeGate | None = None
         self._share_dir: Path | None = None  # the run's store of typeset images (worker.shared)
+        # summary.json by delta (cache.runs): what this run's writes changed, and whether exactly
+        self._run_start: RunStart | None = None
+        self._delta = SummaryBuilder()
+        self._delta_exact = True
+        self._writing: set[str] = set()  # keys whose entries are being written now
         self.summary: Summary | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -108,14 +113,22 @@ class AsyncRenderer:
         self._config_fp = config_fingerprint(self.config.render, renderer, version)
         self._gate = ResumeGate(self._cache, config_fp=self._config_fp.get("fingerprint", ""),
                                 output_dir=str(self.output_dir), retry_failed=run.retry_failed)
+        run_id = uuid.uuid4().hex[:8]
         if run.share_images:
-            self._share_dir = run_share_dir(self.output_dir, uuid.uuid4().hex[:8])
+            self._share_dir = run_share_dir(self.output_dir, run_id)
             await anyio.to_thread.run_sync(self._make_share_dir, self._share_dir)
         if self._runner is None:
             self._runner = await anyio.to_thread.run_sync(self._make_runner)
+        self._run_start = await anyio.to_thread.run_sync(self._cache.begin_run, run_id)
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         return self
+
+    def _end_summary(self) -> Summary:
+        assert self._cache is not None
+        if self._run_start is None:
+            return self._cache.save_summary()
+        return self._cache.end_run(self._run_start, self._delta, self._delta_exact)
 
     def _make_share_dir(self, folder: Path) -> None:
         sweep_share_dirs(self.output_dir)
@@ -162,7 +175,7 @@ class AsyncRenderer:
                         await self._runner.aclose()
                 await anyio.to_thread.run_sync(self._remove_share_dir)
                 try:
-                    self.summary = await self._cache.asave_summary()
+                    self.summary = await anyio.to_thread.run_sync(self._end_summary)
                 except OSError as write_error:
                     if failure is None:
                         raise CacheWriteError(f"cannot write {self.cache_dir / 'summary.json'}: "
@@ -300,7 +313,16 @@ class AsyncRenderer:
                 finished_at = utc_now()
                 batch = [(outcome.key, self._entry(outcome, finished_at),
                           self._gate is not None and self._gate.written(outcome.key)) for outcome in outcomes]
-                written = await anyio.to_thread.run_sync(self.cache.save_entries, batch)
+                keys = [key for key, _, _ in batch]
+                if self._writing.intersection(keys):  # one file written twice at once: count anew
+                    self._delta_exact = False
+                self._writing.update(keys)
+                delta = SummaryBuilder()
+                try:
+                    written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta)
+                finally:
+                    self._writing.difference_update(keys)
+                self._delta.merge(delta)
                 for (key, entry, _), error in zip(batch, written, strict=True):
                     if error is None:
                         await results.send(FileResult.of_entry(key, entry, skipped=False))
