@@ -10,8 +10,6 @@ import signal
 from pathlib import Path
 
 import anyio
-from rich.console import Console
-from rich.table import Table
 
 from asyncrender.cache.manager import CacheFormatError, utc_now
 from asyncrender.cache.summary import Summary
@@ -60,8 +58,9 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
 async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
                       quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float) -> int:
     received: list[int] = []
-    progress = RunProgress(enabled=not (quiet or as_json) and stderr_console().is_terminal,
-                           console=stderr_console())
+    shown = not (quiet or as_json)  # quiet: no console made, no rich imported until an error
+    progress = RunProgress(enabled=shown and stderr_console().is_terminal,
+                           console=stderr_console() if shown else None)
     stats = RunStats()
     summary: Summary | None = None
     problems: list[BaseException] = []
@@ -150,6 +149,9 @@ def _report_unrendered(progress: RunProgress, result: FileResult, stats: RunStat
 
 
 def _print_run_table(stats: RunStats, summary: Summary | None, outcome: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"asyncrender: {outcome}")
     table.add_column("")
     table.add_column("this run", justify="right")
