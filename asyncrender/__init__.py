@@ -24,9 +24,11 @@ if TYPE_CHECKING:  # the names, for type checkers and readers; at run time they 
         CacheWriteError,
         DistributedCacheManager,
         MigrationReport,
+        RunStart,
         ScannedEntry,
     )
-    from asyncrender.cache.summary import Summary
+    from asyncrender.cache.runs import RunMarker
+    from asyncrender.cache.summary import Summary, SummaryBuilder
     from asyncrender.config import Config, ConfigError, RenderSettings, RunSettings, load_config
     from asyncrender.executors.base import JobRunner
     from asyncrender.executors.local_pool import LocalPoolRunner
@@ -76,11 +78,14 @@ _EXPORTS = {
     "RenderJob": "asyncrender.model",
     "RenderSettings": "asyncrender.config",
     "RunSettings": "asyncrender.config",
+    "RunMarker": "asyncrender.cache.runs",
+    "RunStart": "asyncrender.cache.manager",
     "RunStats": "asyncrender.run.results",
     "RunTotals": "asyncrender.run.results",
     "ScannedEntry": "asyncrender.cache.manager",
     "Status": "asyncrender.model",
     "Summary": "asyncrender.cache.summary",
+    "SummaryBuilder": "asyncrender.cache.summary",
     "load_config": "asyncrender.config",
     "read_file_list": "asyncrender.inputs.filelist",
 }
@@ -124,12 +129,15 @@ __all__ = [
     "MigrationReport",
     "RenderJob",
     "RenderSettings",
+    "RunMarker",
     "RunSettings",
+    "RunStart",
     "RunStats",
     "RunTotals",
     "ScannedEntry",
     "Status",
     "Summary",
+    "SummaryBuilder",
     "load_config",
     "read_file_list",
 ]

@@ -170,6 +170,7 @@ class RunSettings:
     executor: ExecutorName = "local"
     scheduler: str | None = None
     shard: Shard | None = None  # render only the files of this shard (see run.shard)
+    share_images: bool = True  # items of one look typeset once per run; copies linked (worker.shared)
 
     def __post_init__(self) -> None:
         _check_types(self, "run")

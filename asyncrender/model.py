@@ -119,6 +119,7 @@ class ImageRecord(TypedDict):
     depth: NotRequired[int]  # pixels below the baseline (for inline placement)
     style: NotRequired[str]  # with several looks (render.styles, a dpi range): the look
     dpi: NotRequired[int]
+    shared_from: NotRequired[str]  # the image of the first copy of the same item in this run
 
 
 class ErrorRecord(TypedDict):
@@ -206,9 +207,11 @@ class RenderJob:
     files: tuple[ListedFile, ...]
     settings: RenderSettings  # ``renderer`` already resolved (never "auto")
     output_dir: str
+    # The run's store of typeset images (``worker.shared``), or None: every item typeset itself.
+    share_dir: str | None = None
 
     def one_file(self, listed: ListedFile) -> RenderJob:
-        return RenderJob((listed,), self.settings, self.output_dir)
+        return RenderJob((listed,), self.settings, self.output_dir, self.share_dir)
 
 
 @dataclass(frozen=True)

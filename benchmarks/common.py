@@ -142,19 +142,21 @@ def ratio(a: float, b: float) -> str:
 
 async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *,
                          resume: bool = False, tiny: bool = True, renderer: str = "auto",
-                         manager: Any = None) -> dict[str, Any]:
+                         manager: Any = None, null: bool = False) -> dict[str, Any]:
     """Run the orchestrator over a file list (streamed as the CLI does); returns counts and seconds.
 
-    ``tiny``: the benchmark-only backend; ``manager``: a cache manager class to use instead of the
+    ``tiny``: the benchmark-only backend; ``null``: the benchmark-only runner that does no work at all
+    (the orchestrator alone); ``manager``: a cache manager class to use instead of the
     shipped one (the old design, for the end-to-end comparison).
     """
     from asyncrender.config import Config, RenderSettings
     from asyncrender.executors.local_pool import LocalPoolRunner
     from asyncrender.inputs.filelist import read_file_list
     from asyncrender.run.renderer import AsyncRenderer
+    from benchmarks.null_runner import NullRunner
     from benchmarks.tiny_backend import render_job_tiny
 
-    runner = LocalPoolRunner(jobs, render=render_job_tiny) if tiny else None
+    runner: Any = NullRunner(jobs) if null else LocalPoolRunner(jobs, render=render_job_tiny) if tiny else None
     config = Config(render=RenderSettings(renderer=renderer))
     renderer_cls = AsyncRenderer if manager is None else _with_manager(manager)
     start = time.perf_counter()

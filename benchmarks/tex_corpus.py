@@ -137,9 +137,10 @@ def write_papers(formulas: Sequence[str], folder: Path) -> Path:
     return lst
 
 
-def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1) -> float | None:
+def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = True) -> float | None:
     """(d) formulas/s of ``asyncrender render LIST -c CACHE -o OUT -j N``, whole command timed
-    (interpreter start-up included); ``repeat`` lists the corpus that many times, as more papers."""
+    (interpreter start-up included); ``repeat`` lists the corpus that many times, as more papers;
+    ``share=False`` typesets every copy of a repeated item (``run.share_images = false``)."""
     work = Path(tempfile.mkdtemp())
     try:
         lists = []
@@ -151,6 +152,9 @@ def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1) -> float | None
         lst.write_text("".join(lists), encoding="utf-8")
         cmd = [sys.executable, "-m", "asyncrender", "render", str(lst), "-c", str(work / "cache"),
                "-o", str(work / "out"), "-j", str(jobs), "--quiet"]
+        if not share:
+            (work / "noshare.toml").write_text("[run]\nshare_images = false\n")
+            cmd += ["--config", str(work / "noshare.toml")]
         if shutil.which("asyncrender"):
             cmd = ["asyncrender", *cmd[3:]]
         t = time.perf_counter()

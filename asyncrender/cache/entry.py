@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any, cast
 
+import msgspec
+
 from asyncrender.config import RenderSettings
 from asyncrender.model import (
     STATUSES,
@@ -99,20 +101,31 @@ def entry_paper_id(entry: CacheEntry) -> str:
     return str(paper_id) if paper_id not in (None, "") else str(entry["file"])
 
 
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
 def encode_entry(entry: CacheEntry) -> bytes:
-    # Readable UTF-8, except that a lone surrogate (a path listed in invalid UTF-8, kept by
-    # surrogateescape) becomes a JSON \uXXXX escape: surrogates only occur inside JSON strings,
-    # where backslashreplace's ``\udcff`` is exactly that escape, so the entry stays valid UTF-8
-    # and decodes to the same string.
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+    r"""Compact, readable UTF-8 JSON (msgspec: several times faster than ``json``, the same text but
+    for how large floats are spelled). A lone surrogate (a path listed in invalid UTF-8, kept by
+    surrogateescape) is not UTF-8: such an entry goes through ``json``, where it becomes a JSON
+    \uXXXX escape (surrogates only occur inside JSON strings, where backslashreplace's ``\udcff`` is
+    exactly that escape), so the entry stays valid UTF-8 and decodes to the same string."""
+    try:
+        return _encode(entry)
+    except UnicodeEncodeError:
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def decode_entry(data: bytes, file_name: str | None = None) -> CacheEntry:
     """Parse and check an entry; ``file_name`` (``<md5>.cache``) must match its ``file`` field."""
     try:
-        entry = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptEntry(f"not valid JSON ({exc})") from None
+        entry = _decode(data)
+    except msgspec.DecodeError:
+        try:  # json also takes what msgspec refuses (a lone surrogate's escape), and says why not
+            entry = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptEntry(f"not valid JSON ({exc})") from None
     if not isinstance(entry, dict):
         raise CorruptEntry("not a JSON object")
     version = entry.get("version", ENTRY_VERSION)

@@ -24,10 +24,22 @@ def input_source(path: str) -> str | None:
         return None
 
 
-def other_file(entry: CacheEntry | None, path: str) -> str | None:
-    """The other, existing file whose entry sits under the key of ``path``; None if there is none."""
+def other_file(entry: CacheEntry | None, path: str, st: os.stat_result | None = None) -> str | None:
+    """The other, existing file whose entry sits under the key of ``path``; None if there is none.
+
+    ``st``, the ``stat`` of ``path`` when the caller has it, makes the usual answer one ``stat``
+    (the recorded file is this very file) instead of resolving every component of ``path``."""
     recorded = entry.get("source") if entry is not None else None
-    if not isinstance(recorded, str) or recorded == input_source(path) or not os.path.lexists(recorded):
+    if not isinstance(recorded, str):
+        return None
+    if st is not None:
+        try:
+            there = os.stat(recorded)
+        except (OSError, ValueError):
+            pass  # gone, or not reachable: decided below
+        else:
+            return None if (there.st_dev, there.st_ino) == (st.st_dev, st.st_ino) else recorded
+    if recorded == input_source(path) or not os.path.lexists(recorded):
         return None  # no record, this very file, or the other file is gone (the corpus moved)
     try:
         if os.path.samefile(recorded, path):

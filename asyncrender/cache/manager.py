@@ -20,11 +20,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio.to_thread
 
-from asyncrender.cache import claims
+from asyncrender.cache import claims, runs
 from asyncrender.cache.entry import ENTRY_SUFFIX, CorruptEntry, decode_entry, encode_entry, entry_file_name
 from asyncrender.cache.legacy import MalformedLegacyEntry, convert_legacy_entry
 from asyncrender.cache.legacy_stream import LegacyJSONError, has_files_wrapper, iter_legacy_members
@@ -58,6 +58,15 @@ class ScannedEntry:
     path: Path
     entry: CacheEntry | None
     problem: str | None
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What a run saw of the cache's totals when it began (see ``cache.runs``)."""
+
+    marker: runs.RunMarker
+    base: Summary | None  # summary.json as read then, or None (absent, unreadable)
+    identity: tuple[int, int, int] | None
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,7 @@ class DistributedCacheManager:
         key = normalise_key(os.fspath(file_path))
         entry = {**entry, "file": key}
         write_atomic(self.entries_dir / entry_file_name(key), encode_entry(entry), self.fsync)
+        runs.mark_stale(self.cache_dir)  # written outside a run's delta: the next run recounts
 
     def load_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
         """The entry of ``file_path``, or ``None`` if absent or corrupt (a corrupt one is logged)."""
@@ -189,12 +199,54 @@ class DistributedCacheManager:
 
     # -- summary and migration -----------------------------------------------------------------
 
+    def begin_run(self, run_id: str) -> RunStart:
+        """Mark a run as running and read the totals it starts from (``cache.runs``)."""
+        marker = runs.RunMarker(self.cache_dir, run_id)
+        path = self.cache_dir / "summary.json"
+        identity = runs.file_identity(path)
+        try:
+            base = cast(Summary, json.loads(path.read_bytes()))
+            SummaryBuilder().applied_to(base, "")  # has every field a delta needs
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            base = None
+        return RunStart(marker, base, identity)
+
+    def end_run(self, start: RunStart, delta: SummaryBuilder, exact: bool) -> Summary:
+        """Write ``summary.json`` at a run's end: the start's totals plus ``delta`` when nothing
+        else can have changed the cache meanwhile, else a recount (``cache.runs``)."""
+        attempt_ns = start.marker.started_ns
+        stale = runs.take_stale(self.cache_dir)
+        recount = (not exact or stale or start.base is None or start.marker.overlapped(attempt_ns)
+                   or runs.file_identity(self.cache_dir / "summary.json") != start.identity)
+        if recount:
+            attempt_ns = time.time_ns()
+            summary = self.save_summary()
+        else:
+            assert start.base is not None
+            summary = delta.applied_to(start.base, utc_now())
+            self._write_summary(summary)
+        start.marker.end()
+        for _ in range(10):  # a run that ended meanwhile may have written before us: count again
+            if not start.marker.ended_since(attempt_ns):
+                break
+            attempt_ns = time.time_ns()
+            runs.take_stale(self.cache_dir)
+            summary = self.save_summary()
+            recount = True
+        if recount:
+            start.marker.sweep()
+        return summary
+
+    def _write_summary(self, summary: Summary) -> None:
+        write_atomic(self.cache_dir / "summary.json", json.dumps(summary, indent=2).encode(), self.fsync)
+
     def save_summary(self) -> Summary:
+        """Recount every entry and write ``summary.json``."""
         builder = SummaryBuilder()
         for entry in self.iter_entries():
             builder.add(entry)
         summary = builder.result(utc_now())
-        write_atomic(self.cache_dir / "summary.json", json.dumps(summary, indent=2).encode(), self.fsync)
+        self._write_summary(summary)
         return summary
 
     def migrate_legacy(self, legacy_file: str | os.PathLike[str]) -> MigrationReport:
@@ -223,6 +275,8 @@ class DistributedCacheManager:
                     continue
                 write_atomic(target, encode_entry(entry), self.fsync)
                 migrated += 1
+        if migrated:
+            runs.mark_stale(self.cache_dir)
         return MigrationReport(migrated=migrated, already_present=present, malformed=malformed)
 
     def migrate_from_legacy_cache(self, legacy_file: str | os.PathLike[str]) -> int:
@@ -240,6 +294,41 @@ class DistributedCacheManager:
         self.save_file_cache(file_path, entry)
         if release:
             self.release_claim(file_path)
+
+    def save_entries(self, entries: Iterable[tuple[str, CacheEntry, bool]],
+                     delta: SummaryBuilder | None = None) -> list[OSError | None]:
+        """Write several entries, each atomically (temp file + rename), in order: ``(key, entry,
+        release its claim)``, the key already normalised and in the entry. One call, so one thread
+        hop, for a whole job's entries. Returns, per entry, ``None`` or the ``OSError`` that kept it
+        from being written; after the first error that is not a folder in the entry's place, the
+        rest are not tried (they would fail alike: a full disk) and get that error too.
+
+        ``delta`` (a run's, see ``cache.runs``) gets each written entry, minus the one it replaced."""
+        results: list[OSError | None] = []
+        fatal: OSError | None = None
+        for key, entry, release in entries:
+            if fatal is not None:
+                results.append(fatal)
+                continue
+            path = os.path.join(self._entries_dir_str, entry_file_name(key))
+            old = self.load_file_cache(key) if delta is not None else None
+            try:
+                write_atomic(path, encode_entry(entry), self.fsync)
+            except IsADirectoryError as exc:
+                results.append(exc)
+                continue
+            except OSError as exc:
+                fatal = exc
+                results.append(exc)
+                continue
+            if release:
+                claims.release(self._entries_dir_str, key)
+            if delta is not None:
+                if old is not None:
+                    delta.add(old, -1)
+                delta.add(entry)
+            results.append(None)
+        return results
 
     async def aload_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
         return await anyio.to_thread.run_sync(self.load_file_cache, file_path)

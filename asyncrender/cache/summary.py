@@ -41,7 +41,10 @@ class Summary(TypedDict):
 
 
 class SummaryBuilder:
-    """Accumulates entries one at a time, so a million entries need no list in memory."""
+    """Accumulates entries one at a time, so a million entries need no list in memory.
+
+    ``add(entry, -1)`` takes an entry away: a run's *delta* is what it wrote minus what its writes
+    replaced, and ``applied_to`` adds it to the totals the run started from (``cache.runs``)."""
 
     def __init__(self) -> None:
         self.by_status: Counter[Status] = Counter({s: 0 for s in STATUSES})
@@ -51,23 +54,48 @@ class SummaryBuilder:
         self.seconds = 0.0
         self.migrated = 0
 
-    def add(self, entry: CacheEntry) -> None:
-        self.by_status[entry["status"]] += 1
+    def add(self, entry: CacheEntry, sign: int = 1) -> None:
+        self.by_status[entry["status"]] += sign
         images = entry.get("images") or []
         errors = entry.get("errors") or []
-        self.rendered += len(images)
-        self.failed += len(errors)
+        self.rendered += sign * len(images)
+        self.failed += sign * len(errors)
         for error in errors:
-            self.kinds[str(error.get("kind", "unknown")) if isinstance(error, dict) else "unknown"] += 1
+            self.kinds[str(error.get("kind", "unknown")) if isinstance(error, dict) else "unknown"] += sign
         omitted = entry.get("errors_omitted")
         if isinstance(omitted, dict):
-            self.failed += omitted_errors(entry)
-            self.kinds.update({str(k): n for k, n in omitted.items() if isinstance(n, int)})
+            self.failed += sign * omitted_errors(entry)
+            for k, n in omitted.items():
+                if isinstance(n, int):
+                    self.kinds[str(k)] += sign * n
         seconds = entry.get("seconds")
         if isinstance(seconds, int | float):
-            self.seconds += seconds
+            self.seconds += sign * seconds
         if entry.get("migrated"):
-            self.migrated += 1
+            self.migrated += sign
+
+    def merge(self, other: SummaryBuilder) -> None:
+        """Add another builder's counts (e.g. one job's delta, counted in a thread of its own)."""
+        self.by_status.update(other.by_status)
+        self.kinds.update(other.kinds)
+        self.rendered += other.rendered
+        self.failed += other.failed
+        self.seconds += other.seconds
+        self.migrated += other.migrated
+
+    def applied_to(self, base: Summary, generated_at: str) -> Summary:
+        """``base`` (totals read from ``summary.json``) with this delta added."""
+        total = SummaryBuilder()
+        total.by_status.update(base["files"]["by_status"])
+        total.by_status.update(self.by_status)
+        total.kinds.update(base["failures_by_kind"])
+        total.kinds.update(self.kinds)
+        total.kinds = Counter({k: n for k, n in total.kinds.items() if n})
+        total.rendered = base["items"]["rendered"] + self.rendered
+        total.failed = base["items"]["failed"] + self.failed
+        total.seconds = base["render_seconds"] + self.seconds
+        total.migrated = base["migrated"] + self.migrated
+        return total.result(generated_at)
 
     def result(self, generated_at: str) -> Summary:
         return {

@@ -1,7 +1,11 @@
 """The command line: an edge around the library (which never needs it).
 
 Exit codes: 0 the run completed (item failures live in the cache), 1 it could not complete,
-2 bad usage, 130 after Ctrl-C, 143 after SIGTERM. Only here is uvloop chosen.
+2 bad usage, 130 after Ctrl-C, 143 after SIGTERM. Only here (``render_run``) is uvloop chosen.
+
+Start-up is kept short: this module imports typer and nothing heavy; each command imports what it
+uses when it runs (rich, anyio, msgspec, the cache, the orchestrator), so ``asyncrender --help``
+loads none of them (``tests/cli/test_startup.py``).
 """
 
 from __future__ import annotations
@@ -9,34 +13,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
 
-import anyio
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager, utc_now
-from asyncrender.cache.summary import Summary
-from asyncrender.cli.common import CacheDir, err
+from asyncrender.cli.common import CacheDir, stderr_console
 from asyncrender.cli.common import fail as _fail
-from asyncrender.cli.common import print_error as _error
-from asyncrender.cli.outputs import export_command, failures_command, gallery_command, summary_table
-from asyncrender.cli.progress import RunProgress
-from asyncrender.cli.runlog import RunLog, end_event, file_events, start_event
-from asyncrender.config import Config, ConfigError, load_config, parse_shard
-from asyncrender.inputs.filelist import count_listed, read_file_list
-from asyncrender.model import STATUSES, Status
-from asyncrender.outputs.failures import entry_failures, error_line
-from asyncrender.run.renderer import CLAIM_WAIT, AsyncRenderer
-from asyncrender.run.results import FileResult, RunStats
-from asyncrender.storage import is_url, posix_folder, stat_url
+from asyncrender.cli.outputs import export_command, failures_command, gallery_command
+from asyncrender.waits import CLAIM_WAIT
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Batch LaTeX-to-PNG rendering with a "
-                  "crash-safe per-file cache.")
+# Plain help (rich_markup_mode=None): typer's rich help formatting alone imports ~80 ms of rich.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Batch LaTeX-to-PNG rendering with a crash-safe per-file cache.")
 log = logging.getLogger("asyncrender")
 app.command("export")(export_command)
 app.command("failures")(failures_command)
@@ -78,6 +68,9 @@ def render(
                                               "another live run has claimed.")] = CLAIM_WAIT,
 ) -> None:
     """Render every item of every listed file to a PNG, with one cache entry per file."""
+    from asyncrender.config import ConfigError, load_config, parse_shard
+    from asyncrender.storage import is_url, posix_folder, stat_url
+
     _setup_logging(quiet or as_json)
     try:
         settings = load_config(config).with_overrides(
@@ -106,138 +99,10 @@ def render(
         migrate(legacy_cache, cache_dir)
     if not 0 <= claim_wait < float("inf"):
         raise _fail(f"--claim-wait must be a number of seconds, not {claim_wait}", 2)
-    code = anyio.run(_render, file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file, claim_wait,
-                     backend="asyncio", backend_options={"use_uvloop": True})
-    raise typer.Exit(code)
+    from asyncrender.cli.render_run import run_render
 
-
-async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                  quiet: bool, as_json: bool, log_file: Path | None, claim_wait: float) -> int:
-    if log_file is None:
-        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait)
-    try:
-        runlog = await RunLog(log_file).open()
-    except OSError as exc:
-        _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
-        return 1
-    try:
-        code = await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait)
-    except BaseException as exc:  # a crash still ends the log, with what it was
-        await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
-                                     error=f"{type(exc).__name__}: {exc}"))
-        raise
-    finally:
-        await runlog.aclose()
-    if runlog.failure is not None:  # e.g. --log-file /dev/full: the run went on, its log is lost
-        _error(runlog.failure)
-        return code or 1
-    return code
-
-
-async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                      quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float) -> int:
-    received: list[int] = []
-    progress = RunProgress(enabled=not (quiet or as_json) and err.is_terminal, console=err)
-    stats = RunStats()
-    summary: Summary | None = None
-    problems: list[BaseException] = []
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_watch_signals, tg.cancel_scope, received)
-            if file_list != "-":
-                tg.start_soon(_count_total, file_list, progress)
-            renderer = AsyncRenderer(cache_dir, output_dir, config=config, claim_wait=claim_wait)
-            try:
-                with progress:
-                    async with renderer:
-                        stats = renderer.stats
-                        if runlog:
-                            await runlog.write(start_event(
-                                utc_now(), file_list=file_list, cache_dir=str(cache_dir),
-                                output_dir=str(renderer.output_dir), config=renderer.config_fingerprint))
-                        async for result in renderer.render_listed(read_file_list(file_list)):
-                            progress.advance(result)
-                            if not result.rendered:  # the run will not be complete: say which file
-                                _report_unrendered(progress, result, stats)
-                            if not (quiet or as_json or result.skipped):
-                                for row in entry_failures(result.entry) if result.entry else []:
-                                    progress.error(error_line(row))
-                            if runlog:
-                                await runlog.write(*file_events(result, utc_now()))
-            finally:
-                summary = renderer.summary
-            tg.cancel_scope.cancel()
-    except* (CacheFormatError, ConfigError, OSError) as group:
-        problems.extend(_leaves(group))
-    for problem in problems:
-        _error(str(problem))
-    if problems:  # bad settings (cache and output folders that overlap, a bad scheduler): usage
-        usage = all(isinstance(p, ConfigError) for p in problems)
-        return await _end_log(runlog, 2 if usage else 1, stats, None, bool(received))
-    incomplete = stats.claimed + stats.refused
-    if incomplete and not received:
-        _error(f"{incomplete} listed files were not rendered (see above); run again with --resume")
-    code = 128 + received[0] if received else (1 if incomplete else 0)
-    code = await _end_log(runlog, code, stats, summary, bool(received))
-    if as_json:
-        print(json.dumps({"exit_code": code, "run": stats.as_record(), "cache": summary}))
-    elif not quiet:
-        _print_run_table(stats, summary, "interrupted run" if received else
-                         "incomplete run" if incomplete else "run complete")
-    return code
-
-
-async def _end_log(runlog: RunLog | None, code: int, stats: RunStats, summary: Summary | None,
-                   interrupted: bool) -> int:
-    if runlog is not None:
-        await runlog.write(end_event(utc_now(), exit_code=code, interrupted=interrupted,
-                                     run=stats.as_record(), cache=summary), flush=True)
-        await runlog.aclose()
-    return code
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
-
-
-async def _watch_signals(scope: anyio.CancelScope, received: list[int]) -> None:
-    """Ctrl-C or SIGTERM: stop starting files, let the renderer write its summary, then exit."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            received.append(int(signum))
-            scope.cancel()
-            return
-
-
-async def _count_total(file_list: str, progress: RunProgress) -> None:
-    progress.set_total(await anyio.to_thread.run_sync(count_listed, file_list, abandon_on_cancel=True))
-
-
-MAX_UNRENDERED_LINES = 20
-
-
-def _report_unrendered(progress: RunProgress, result: FileResult, stats: RunStats) -> None:
-    """One error line per file the run could not render (the first ``MAX_UNRENDERED_LINES``)."""
-    shown = stats.claimed + stats.refused  # this result is counted already
-    if shown <= MAX_UNRENDERED_LINES:
-        progress.error(f"{result.key}: not rendered: {result.reason}")
-    if shown == MAX_UNRENDERED_LINES:
-        progress.error("... (further files not rendered are only counted)")
-
-
-def _print_run_table(stats: RunStats, summary: Summary | None, outcome: str) -> None:
-    table = Table(title=f"asyncrender: {outcome}")
-    table.add_column("")
-    table.add_column("this run", justify="right")
-    table.add_column("whole cache", justify="right")
-    by_status: dict[Status, int] = summary["files"]["by_status"] if summary else {}
-    table.add_row("files", str(stats.files), str(summary["files"]["total"]) if summary else "?")
-    table.add_row("  skipped (resume)", str(stats.skipped), "")
-    for status in STATUSES:
-        table.add_row(f"  {status}", str(stats.by_status[status]), str(by_status.get(status, "?")))
-    table.add_row("images", str(stats.images), str(summary["items"]["rendered"]) if summary else "?")
-    table.add_row("failed items", str(stats.failed_items), str(summary["items"]["failed"]) if summary else "?")
-    Console().print(table)
+    raise typer.Exit(run_render(file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file,
+                                claim_wait))
 
 
 @app.command()
@@ -246,13 +111,15 @@ def migrate(
     cache_dir: CacheDir = Path("cache_dir"),
 ) -> None:
     """Turn an old single-file cache.json into per-file entries (existing entries are kept)."""
+    from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
+
     try:
         report = DistributedCacheManager(cache_dir).migrate_legacy(legacy_file)
     except CacheFormatError as exc:
         raise _fail(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise _fail(f"{legacy_file}: cannot migrate: {exc}") from None
-    err.print(f"migrated {report.migrated} entries from {legacy_file} "
+    stderr_console().print(f"migrated {report.migrated} entries from {legacy_file} "
               f"({report.already_present} already present, {report.malformed} malformed and skipped)",
               highlight=False, soft_wrap=True, markup=False)
 
@@ -263,6 +130,11 @@ def summary(
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json's content.")] = False,
 ) -> None:
     """Recount all entries, write summary.json and print it."""
+    from rich.console import Console
+
+    from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
+    from asyncrender.cli.outputs import summary_table
+
     try:
         totals = DistributedCacheManager(cache_dir, create=False).save_summary()
     except CacheFormatError as exc:
@@ -283,6 +155,7 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every entry and every image it lists (exit 1 if problems remain unrepaired)."""
+    from asyncrender.cache.manager import CacheFormatError
     from asyncrender.outputs.verify import verify_cache
 
     try:
@@ -293,10 +166,10 @@ def verify(
         print(json.dumps(report.as_json(), indent=2))
     else:
         for problem in report.problems:
-            err.print(f"{problem.entry} ({problem.key or 'unknown file'}): {problem.message}",
+            stderr_console().print(f"{problem.entry} ({problem.key or 'unknown file'}): {problem.message}",
                       highlight=False, markup=False, soft_wrap=True)
         verdict = "repaired" if repair else "found"
-        err.print(f"{report.entries} entries, {report.images} images checked; {len(report.problems)} "
+        stderr_console().print(f"{report.entries} entries, {report.images} images checked; {len(report.problems)} "
                   f"problems {verdict}" + (f", {report.repaired} entries deleted, "
                                           f"{report.temp_files_removed} temp files removed" if repair else ""),
                   highlight=False)

@@ -8,20 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
-from asyncrender.cache.summary import Summary
-from asyncrender.cli.common import CacheDir, err, fail
-from asyncrender.model import ERROR_KINDS
-from asyncrender.outputs.export import DEFAULT_SHARD_SIZE, SHARDED, SPLITS, ExportError, Fractions, export
-from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
-from asyncrender.outputs.gallery import make_gallery
-from asyncrender.storage import StorageError
+from asyncrender.cli.common import CacheDir, fail, stderr_console
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs (``--help`` stays light)
+    from rich.table import Table
+
+    from asyncrender.cache.summary import Summary
 
 
 def export_command(
@@ -36,14 +32,23 @@ def export_command(
     seed: Annotated[str, typer.Option(help="Changes which papers go where (same seed, same split).")] = "",
     dedup: Annotated[bool, typer.Option(help="Export each distinct formula once: in test, else validation, "
                                         "else train.")] = False,
-    shard_size: Annotated[int, typer.Option(help="Samples per shard (webdataset, parquet).")] = DEFAULT_SHARD_SIZE,
+    shard_size: Annotated[int | None, typer.Option(help="Samples per shard (webdataset, parquet; default "
+                                                   "5000).", show_default=False)] = None,
     shard_bytes: Annotated[str, typer.Option(help="Most PNG bytes per shard, e.g. 500MB or 1GiB.")] = "500MB",
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Export the rendered images as a dataset, split into train/validation/test by paper."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from asyncrender.cache.manager import CacheFormatError
+    from asyncrender.outputs.export import DEFAULT_SHARD_SIZE, SHARDED, SPLITS, ExportError, Fractions, export
+    from asyncrender.storage import StorageError
+
     try:
         report = export(cache_dir, out, fmt=fmt, fractions=Fractions(validation, test), seed=seed, dedup=dedup,
-                        shard_size=shard_size, shard_bytes=parse_bytes(shard_bytes))
+                        shard_size=DEFAULT_SHARD_SIZE if shard_size is None else shard_size,
+                        shard_bytes=parse_bytes(shard_bytes))
     except ExportError as exc:
         raise fail(str(exc), 2) from None
     except (CacheFormatError, StorageError) as exc:
@@ -84,6 +89,13 @@ def failures_command(
     limit: Annotated[int, typer.Option(help="Rows in the table (not in --json or --csv).")] = 50,
 ) -> None:
     """List every failed item: file, paper, item, kind, TeX's message and the LaTeX."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from asyncrender.cache.manager import CacheFormatError, DistributedCacheManager
+    from asyncrender.model import ERROR_KINDS
+    from asyncrender.outputs.failures import failure_rows, one_line, write_csv, write_json
+
     if as_json and as_csv:
         raise fail("choose one of --json and --csv", 2)
     bogus = sorted(set(kind or ()) - set(ERROR_KINDS))
@@ -129,6 +141,9 @@ def gallery_command(
     styles: Annotated[bool, typer.Option("--styles", help="Each formula in every style it was rendered in.")] = False,
 ) -> None:
     """Draw a PNG of rendered formulas beside their LaTeX (the README's picture)."""
+    from asyncrender.cache.manager import CacheFormatError
+    from asyncrender.outputs.gallery import make_gallery
+
     try:
         picks = make_gallery(cache_dir, out, count=count, items=item or (), styles=styles)
     except CacheFormatError as exc:
@@ -136,7 +151,7 @@ def gallery_command(
     except LookupError as exc:
         raise fail(str(exc).strip("'\"")) from None
     shown = dict.fromkeys(f"{p.paper_id}/{p.item_id}" for p in picks)
-    err.print(f"{out}: {len(picks)} images of {len(shown)} formulas ({', '.join(shown)})",
+    stderr_console().print(f"{out}: {len(picks)} images of {len(shown)} formulas ({', '.join(shown)})",
               highlight=False, soft_wrap=True)
 
 
@@ -151,12 +166,16 @@ def parse_bytes(text: str) -> int:
     except ValueError:
         value = -1.0
     if unit not in units or value <= 0:
+        from asyncrender.outputs.splits import ExportError
+
         raise ExportError(f"--shard-bytes: {text!r} is not a size (e.g. 500MB, 1GiB, 1000000)")
     return int(value * units[unit])
 
 
 def summary_table(totals: Summary, cache_dir: Path) -> Table:
     """summary.json as a table: counts with their share, failures by kind, time spent."""
+    from rich.table import Table
+
     files = totals["files"]
     items = totals["items"]
 

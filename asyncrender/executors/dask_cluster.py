@@ -114,7 +114,7 @@ def _absolute(job: RenderJob) -> RenderJob:
     """Input paths relative to the orchestrator's folder, made absolute for workers elsewhere (the
     keys stay as listed). ``output_dir`` is absolute already."""
     files = tuple(ListedFile(f.key, f.path if is_url(f.path) else os.path.abspath(f.path)) for f in job.files)
-    return RenderJob(files, job.settings, job.output_dir)
+    return RenderJob(files, job.settings, job.output_dir, job.share_dir)
 
 
 def make_dask_runner(executor: str, scheduler: str | None, jobs: int) -> DaskRunner:

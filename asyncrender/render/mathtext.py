@@ -25,9 +25,11 @@ class MathtextBackend:
     name = "mathtext"
 
     def version(self) -> str:
-        import matplotlib
+        # The installed distribution's version, without importing matplotlib (~150 ms) into the
+        # orchestrator, which only needs the name for the config fingerprint.
+        from importlib.metadata import version
 
-        return f"matplotlib {matplotlib.__version__}"
+        return f"matplotlib {version('matplotlib')}"
 
     def render(self, items: Sequence[RenderItem], settings: RenderSettings) -> list[ItemOutcome]:
         return [self._render_one(item, settings) for item in items]

@@ -39,7 +39,7 @@ class ResumeGate:
         is still valid, or claimed by another live run, or whose claim cannot be made; otherwise
         this run now holds its claim."""
         entry = self._cache.load_file_cache(listed.key)
-        other = other_file(entry, listed.path)
+        other = other_file(entry, listed.path, st if isinstance(st, os.stat_result) else None)
         if other is not None:
             return FileResult.refused(listed.key, f"its cache key is another file's, {other} (list the two "
                                                   "by paths that differ, or use another cache folder)")

@@ -11,10 +11,13 @@ task groups) and never chooses a loop policy: uvloop is the CLI's choice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import stat
 import tempfile
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -25,8 +28,8 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asyncrender.cache.entry import build_entry, config_fingerprint
-from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, utc_now
-from asyncrender.cache.summary import Summary
+from asyncrender.cache.manager import CacheWriteError, DistributedCacheManager, RunStart, utc_now
+from asyncrender.cache.summary import Summary, SummaryBuilder
 from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
@@ -40,12 +43,10 @@ from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
+from asyncrender.waits import CLAIM_POLL, CLAIM_WAIT
+from asyncrender.worker.shared import run_share_dir, sweep_share_dirs
 
 PREPARE_CHUNK = 256
-# How long a run waits, once everything else is done, for files another live run has claimed; after
-# that they are reported as not rendered (exit 1). Their claims are asked again every CLAIM_POLL s.
-CLAIM_WAIT = 600.0
-CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
@@ -89,6 +90,12 @@ class AsyncRenderer:
         self._task_group: TaskGroup | None = None
         self._active_renders = 0
         self._gate: ResumeGate | None = None
+        self._share_dir: Path | None = None  # the run's store of typeset images (worker.shared)
+        # summary.json by delta (cache.runs): what this run's writes changed, and whether exactly
+        self._run_start: RunStart | None = None
+        self._delta = SummaryBuilder()
+        self._delta_exact = True
+        self._writing: set[str] = set()  # keys whose entries are being written now
         self.summary: Summary | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -106,11 +113,32 @@ class AsyncRenderer:
         self._config_fp = config_fingerprint(self.config.render, renderer, version)
         self._gate = ResumeGate(self._cache, config_fp=self._config_fp.get("fingerprint", ""),
                                 output_dir=str(self.output_dir), retry_failed=run.retry_failed)
+        run_id = uuid.uuid4().hex[:8]
+        if run.share_images:
+            self._share_dir = run_share_dir(self.output_dir, run_id)
+            await anyio.to_thread.run_sync(self._make_share_dir, self._share_dir)
         if self._runner is None:
             self._runner = await anyio.to_thread.run_sync(self._make_runner)
+        self._run_start = await anyio.to_thread.run_sync(self._cache.begin_run, run_id)
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         return self
+
+    def _end_summary(self) -> Summary:
+        assert self._cache is not None
+        if self._run_start is None:
+            return self._cache.save_summary()
+        return self._cache.end_run(self._run_start, self._delta, self._delta_exact)
+
+    def _make_share_dir(self, folder: Path) -> None:
+        sweep_share_dirs(self.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _remove_share_dir(self) -> None:
+        if self._share_dir is not None:
+            shutil.rmtree(self._share_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):  # another run's store may still be there
+                self._share_dir.parent.rmdir()
 
     def _make_runner(self) -> JobRunner:
         run = self.config.run
@@ -145,8 +173,9 @@ class AsyncRenderer:
                         await anyio.to_thread.run_sync(self._runner.terminate)
                     else:
                         await self._runner.aclose()
+                await anyio.to_thread.run_sync(self._remove_share_dir)
                 try:
-                    self.summary = await self._cache.asave_summary()
+                    self.summary = await anyio.to_thread.run_sync(self._end_summary)
                 except OSError as write_error:
                     if failure is None:
                         raise CacheWriteError(f"cannot write {self.cache_dir / 'summary.json'}: "
@@ -231,7 +260,8 @@ class AsyncRenderer:
                 await results.send(result)
         for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
                                 bytes_per_job=run.bytes_per_job):
-            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir)))
+            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir),
+                                      str(self._share_dir) if self._share_dir is not None else None))
 
     async def _wait_for_claims(self, waiting: dict[str, tuple[ListedFile, FileResult]],
                                jobs: MemoryObjectSendStream[RenderJob],
@@ -278,29 +308,40 @@ class AsyncRenderer:
         assert self._runner is not None
         async with jobs, results:
             async for job in jobs:
-                for outcome in await self._runner.run(job):
-                    entry = self._entry(outcome)
-                    try:
-                        claimed = self._gate is not None and self._gate.written(outcome.key)
-                        await self.cache.asave_file_cache(outcome.key, entry, release_claim=claimed)
-                    except IsADirectoryError:  # that file alone: a folder sits where its entry goes
-                        await results.send(FileResult.refused(outcome.key, (
-                            f"its cache entry {self.cache.entry_path(outcome.key)} is a folder (remove it)")))
-                        continue
-                    except OSError as exc:
+                outcomes = await self._runner.run(job)
+                # A job's entries are written in one thread hop (each one atomically, on its own).
+                finished_at = utc_now()
+                batch = [(outcome.key, self._entry(outcome, finished_at),
+                          self._gate is not None and self._gate.written(outcome.key)) for outcome in outcomes]
+                keys = [key for key, _, _ in batch]
+                if self._writing.intersection(keys):  # one file written twice at once: count anew
+                    self._delta_exact = False
+                self._writing.update(keys)
+                delta = SummaryBuilder()
+                try:
+                    written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta)
+                finally:
+                    self._writing.difference_update(keys)
+                self._delta.merge(delta)
+                for (key, entry, _), error in zip(batch, written, strict=True):
+                    if error is None:
+                        await results.send(FileResult.of_entry(key, entry, skipped=False))
+                    elif isinstance(error, IsADirectoryError):  # that file alone: a folder sits where its entry goes
+                        await results.send(FileResult.refused(key, (
+                            f"its cache entry {self.cache.entry_path(key)} is a folder (remove it)")))
+                    else:
                         # No entry, no partial entry (the temp file is gone): stop the run, since
                         # every later entry would fail alike; --resume continues once there is room.
                         raise CacheWriteError(
-                            f"cannot write the cache entry of {outcome.key} in {self.cache.entries_dir}: "
-                            f"{exc.strerror or exc}") from exc
-                    await results.send(FileResult.of_entry(outcome.key, entry, skipped=False))
+                            f"cannot write the cache entry of {key} in {self.cache.entries_dir}: "
+                            f"{error.strerror or error}") from error
 
-    def _entry(self, outcome: FileOutcome) -> CacheEntry:
+    def _entry(self, outcome: FileOutcome, finished_at: str) -> CacheEntry:
         return build_entry(
             key=outcome.key, paper_id=outcome.paper_id, images=outcome.images, errors=outcome.errors,
             errors_omitted=outcome.errors_omitted, source=outcome.source,
             input_fp=outcome.input_fp, config=self._config_fp, output_dir=str(self.output_dir),
-            seconds=outcome.seconds, finished_at=utc_now())
+            seconds=outcome.seconds, finished_at=finished_at)
 
 
 def check_apart(cache_dir: Path, output_dir: Path) -> None:

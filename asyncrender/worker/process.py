@@ -34,6 +34,7 @@ from asyncrender.render.base import Backend, ItemOutcome, RenderItem
 from asyncrender.tempfiles import remove_orphans
 from asyncrender.worker.naming import item_file_names
 from asyncrender.worker.paperdirs import owned_paper_dir, remove_stale_images
+from asyncrender.worker.shared import ImageStore, Typeset, copy_outcome, look_digest, share_key
 
 _backends: dict[str, Backend] = {}
 
@@ -107,15 +108,19 @@ def render_job_with(job: RenderJob, backend: Backend) -> list[FileOutcome]:
 
     all_images = [image for p in prepared for image in p.images]
     start = time.perf_counter()
-    results = _render_by_look(backend, all_images, job.settings)
+    if job.share_dir is not None:
+        results, shared_from = _render_distinct(backend, all_images, job.settings, Path(job.share_dir))
+    else:
+        results, shared_from = _render_by_look(backend, all_images, job.settings), [None] * len(all_images)
     render_seconds = time.perf_counter() - start
 
     position = 0
     for p in prepared:
-        mine = results[position : position + len(p.images)]
+        mine = slice(position, position + len(p.images))
         position += len(p.images)
         share = render_seconds * len(p.images) / len(all_images) if all_images else 0.0
-        outcomes[p.listed.key] = _file_outcome(p, mine, p.seconds + share, job.settings.multi_look)
+        outcomes[p.listed.key] = _file_outcome(p, results[mine], shared_from[mine], p.seconds + share,
+                                               job.settings.multi_look)
     return [dataclasses.replace(outcomes[listed.key], source=input_source(listed.path)) for listed in job.files]
 
 
@@ -150,13 +155,63 @@ def _render_by_look(backend: Backend, images: list[_Image], settings: RenderSett
     return results
 
 
-def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, multi_look: bool) -> FileOutcome:
+def _render_distinct(backend: Backend, images: list[_Image], settings: RenderSettings,
+                     share_dir: Path) -> tuple[list[ItemOutcome], list[str | None]]:
+    """``_render_by_look`` typesetting each distinct item once (``worker.shared``): the outcomes,
+    and per image the first copy's image path when it is a copy (else None)."""
+    store = _store(share_dir)
+    store.refresh()
+    look = look_digest(settings.pixel_settings())
+    keys = [share_key(look, i.item.type, i.style, i.dpi, i.item.latex) for i in images]
+    first: dict[str, int] = {}
+    typeset: list[int] = []
+    for index, key in enumerate(keys):
+        if key not in first and store.get(key) is None:
+            typeset.append(index)
+        first.setdefault(key, index)
+    results: list[ItemOutcome] = [ItemOutcome()] * len(images)
+    for index, outcome in zip(typeset, _render_by_look(backend, [images[i] for i in typeset], settings),
+                              strict=True):
+        results[index] = outcome
+    store.publish([(keys[i], results[i], images[i].target.out_path) for i in typeset])
+    shared_from: list[str | None] = [None] * len(images)
+    done = set(typeset)
+    for index, key in enumerate(keys):
+        if index in done:
+            continue
+        here = first[key]
+        if here in done:  # typeset in this job (its image is also the store's, when shared)
+            path = images[here].target.out_path
+            source, origin = path, Typeset(results[here], str(path))
+        else:  # typeset by an earlier job of this run
+            known = store.get(key)
+            assert known is not None
+            source, origin = store.png(key), known
+        results[index] = copy_outcome(origin, source, images[index].target.out_path)
+        if results[index].ok and origin.path != str(images[index].target.out_path):
+            shared_from[index] = origin.path
+    return results, shared_from
+
+
+_stores: dict[Path, ImageStore] = {}
+
+
+def _store(share_dir: Path) -> ImageStore:
+    """This worker's view of a run's store (one per run: a worker may serve several runs)."""
+    if share_dir not in _stores:
+        _stores.clear()
+        _stores[share_dir] = ImageStore(share_dir)
+    return _stores[share_dir]
+
+
+def _file_outcome(p: _Prepared, results: list[ItemOutcome], shared_from: list[str | None], seconds: float,
+                  multi_look: bool) -> FileOutcome:
     images: list[ImageRecord] = []
     errors = BoundedErrors()
     for prob in p.paper.problems:
         errors.add({"id": prob.id, "kind": "input", "message": prob.message})
     errors.count("input", p.paper.problems_omitted)
-    for image, result in zip(p.images, results, strict=True):
+    for image, result, origin in zip(p.images, results, shared_from, strict=True):
         item, target = image.item, image.target
         if result.error_kind is None:
             record: ImageRecord = {"id": item.id, "path": str(target.out_path), "width": result.width,
@@ -165,6 +220,8 @@ def _file_outcome(p: _Prepared, results: list[ItemOutcome], seconds: float, mult
                 record["depth"] = result.depth
             if multi_look:
                 record |= {"style": image.style, "dpi": image.dpi}
+            if origin is not None:
+                record["shared_from"] = origin
             images.append(record)
         else:
             # An image left by an earlier run of this item would now be stale: remove it.
