@@ -22,7 +22,6 @@ import typer
 from asyncrender.cli.common import CacheDir, stderr_console
 from asyncrender.cli.common import fail as _fail
 from asyncrender.cli.outputs import export_command, failures_command, gallery_command
-from asyncrender.waits import CLAIM_WAIT
 
 # Plain help (rich_markup_mode=None): typer's rich help formatting alone imports ~80 ms of rich.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -64,8 +63,8 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run's totals as JSON.")] = False,
     log_file: Annotated[Path | None, typer.Option(help="Append a structured log (JSON lines) here.")] = None,
-    claim_wait: Annotated[float, typer.Option(help="With --resume, seconds to wait at the end for files "
-                                              "another live run has claimed.")] = CLAIM_WAIT,
+    claim_wait: Annotated[float | None, typer.Option(help="With --resume, seconds to wait at the end for files "
+                                                     "another live run has claimed (default 600).")] = None,
 ) -> None:
     """Render every item of every listed file to a PNG, with one cache entry per file."""
     from asyncrender.config import ConfigError, load_config, parse_shard
@@ -97,7 +96,7 @@ def render(
         raise _fail(f"{file_list}: no such file list", 2)
     if legacy_cache is not None:
         migrate(legacy_cache, cache_dir)
-    if not 0 <= claim_wait < float("inf"):
+    if claim_wait is not None and not 0 <= claim_wait < float("inf"):
         raise _fail(f"--claim-wait must be a number of seconds, not {claim_wait}", 2)
     from asyncrender.cli.render_run import run_render
 

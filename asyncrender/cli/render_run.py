@@ -26,14 +26,14 @@ from asyncrender.run.results import FileResult, RunStats
 
 
 def run_render(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool, as_json: bool,
-               log_file: Path | None, claim_wait: float) -> int:
+               log_file: Path | None, claim_wait: float | None) -> int:
     """The run, in an event loop of its own (uvloop); its exit code."""
     return anyio.run(_render, file_list, cache_dir, output_dir, config, quiet, as_json, log_file, claim_wait,
                      backend="asyncio", backend_options={"use_uvloop": True})
 
 
 async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                  quiet: bool, as_json: bool, log_file: Path | None, claim_wait: float) -> int:
+                  quiet: bool, as_json: bool, log_file: Path | None, claim_wait: float | None) -> int:
     if log_file is None:
         return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait)
     try:
@@ -56,7 +56,7 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
 
 
 async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                      quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float) -> int:
+                      quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float | None) -> int:
     received: list[int] = []
     shown = not (quiet or as_json)  # quiet: no console made, no rich imported until an error
     progress = RunProgress(enabled=shown and stderr_console().is_terminal,

@@ -43,10 +43,13 @@ from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
 from asyncrender.run.shard import select_shard
 from asyncrender.storage import ObjectStat, is_url, posix_folder, stat_url
-from asyncrender.waits import CLAIM_POLL, CLAIM_WAIT
 from asyncrender.worker.shared import run_share_dir, sweep_share_dirs
 
 PREPARE_CHUNK = 256
+# Once everything else is done, a run waits this long for files another live run has claimed; after
+# that they are reported as not rendered (exit 1). Their claims are asked again every CLAIM_POLL s.
+CLAIM_WAIT = 600.0
+CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
@@ -73,7 +76,7 @@ class AsyncRenderer:
         retry_failed: bool | None = None,
         fsync: bool | None = None,
         runner: JobRunner | None = None,
-        claim_wait: float = CLAIM_WAIT,
+        claim_wait: float | None = None,
     ) -> None:
         config = config or Config()
         self.config = config.with_overrides(
@@ -82,7 +85,7 @@ class AsyncRenderer:
         self.output_dir = Path(posix_folder(output_dir, "the output folder")).resolve()
         self.stats = RunStats()
         self._runner = runner
-        self.claim_wait = claim_wait
+        self.claim_wait = CLAIM_WAIT if claim_wait is None else claim_wait
         self._owns_runner = runner is None
         self._cache: DistributedCacheManager | None = None
         self._settings: RenderSettings | None = None
