@@ -108,3 +108,9 @@ class ProcessId:
 
 def me() -> ProcessId:
     return ProcessId.of(os.getpid())
+
+
+def owner_of(tag: str) -> ProcessId | None:
+    """The process a name's ``ProcessId.tag`` part names; a bare pid (names made before tags)
+    names the pid alone. None when it is neither."""
+    return ProcessId(int(tag), None) if tag.isdigit() else ProcessId.from_tag(tag)

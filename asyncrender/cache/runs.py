@@ -13,8 +13,9 @@ meantime; so a run recounts every entry instead whenever it cannot be sure:
 - ``summary.stale`` exists: entries were written outside a run (the library's ``save_file_cache``,
   a migration), or a file this run wrote was being written twice at once.
 
-Markers: ``runs/<host>.<pid>.<run id>.running`` from a run's start, renamed to
-``runs/<host>.<pid>.<run id>.<end ns>.ended`` once its summary is written. After writing, a run
+Markers: ``runs/<host>.<process>.<run id>.running`` from a run's start, renamed to
+``runs/<host>.<process>.<run id>.<end ns>.ended`` once its summary is written; ``<process>`` is
+``processes.ProcessId.tag`` (pid, start time, boot), so a reused pid never keeps a dead run alive. After writing, a run
 looks again: a run that ended after this one began its count may have written its summary before
 this one's and been overwritten, so this one counts again (each repeat needs another run to end).
 Ended markers go after an hour; a running marker of a dead process on this host after the recount
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncrender.processes import pid_alive
+from asyncrender.processes import ProcessId, me, owner_of
 from asyncrender.tempfiles import HOST
 
 RUNS_DIR = "runs"
@@ -42,7 +43,7 @@ CLOCK_MARGIN_NS = 5 * 10**9  # other hosts' clocks: count an ended run as overla
 class Marker:
     name: str
     host: str
-    pid: int
+    owner: ProcessId
     ended_ns: int | None  # None: running (or died running)
 
     def ended_since(self, since_ns: int) -> bool:
@@ -52,7 +53,7 @@ class Marker:
 
     @property
     def dead(self) -> bool:
-        return self.ended_ns is None and self.host == HOST and not pid_alive(self.pid)
+        return self.ended_ns is None and self.host == HOST and not self.owner.alive()
 
 
 def parse_marker(name: str) -> Marker | None:
@@ -66,9 +67,8 @@ def parse_marker(name: str) -> Marker | None:
         ended = int(parts.pop())
     else:
         return None
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return Marker(name, parts[0], int(parts[1]), ended)
+    owner = owner_of(parts[1]) if len(parts) == 3 else None
+    return None if owner is None else Marker(name, parts[0], owner, ended)
 
 
 def file_identity(path: Path) -> tuple[int, int, int] | None:
@@ -85,7 +85,7 @@ class RunMarker:
 
     def __init__(self, cache_dir: Path, run_id: str) -> None:
         self.folder = cache_dir / RUNS_DIR
-        self.running = f"{HOST}.{os.getpid()}.{run_id}.running"
+        self.running = f"{HOST}.{me().tag()}.{run_id}.running"
         self.started_ns = time.time_ns()
         self.folder.mkdir(exist_ok=True)
         os.close(os.open(self.folder / self.running, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644))

@@ -10,8 +10,8 @@ message. Transient failures (``timeout``, ``crash``, ``io``) are not shared acro
 Across jobs and workers the run keeps a store, hidden in the output folder and removed when the
 run ends (the orchestrator makes and removes it; a dead run's is swept at the next start):
 
-    <output_dir>/.asyncrender-shared/<host>.<pid>.<run id>/<ab>/<key>.png   hard links of first copies
-    <output_dir>/.asyncrender-shared/<host>.<pid>.<run id>/log.<host>.<pid>.jsonl   one per worker
+    <output_dir>/.asyncrender-shared/<host>.<process>.<run id>/<ab>/<key>.png   hard links of first copies
+    <output_dir>/.asyncrender-shared/<host>.<process>.<run id>/log.<host>.<pid>.jsonl   one per worker
 
 ``<key>`` is the SHA-256 of the look's settings, type, style, dpi and LaTeX. A worker appends one
 line per typeset item to its own log (width, height, depth or the error, the first copy's path),
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncrender.model import TRANSIENT_ERROR_KINDS, ItemType
-from asyncrender.processes import pid_alive
+from asyncrender.processes import me, owner_of
 from asyncrender.render.base import ItemOutcome, publish_file
 from asyncrender.tempfiles import HOST, temp_path
 
@@ -42,8 +42,9 @@ SHARE_ROOT = ".asyncrender-shared"
 
 
 def run_share_dir(output_dir: Path, run_id: str) -> Path:
-    """The store of one run: ``<output_dir>/.asyncrender-shared/<host>.<pid>.<run id>``."""
-    return output_dir / SHARE_ROOT / f"{HOST}.{os.getpid()}.{run_id}"
+    """The store of one run: ``<output_dir>/.asyncrender-shared/<host>.<process>.<run id>``, the
+    process named by ``processes.ProcessId.tag`` (a reused pid does not keep a dead run's store)."""
+    return output_dir / SHARE_ROOT / f"{HOST}.{me().tag()}.{run_id}"
 
 
 def sweep_share_dirs(output_dir: Path) -> int:
@@ -54,8 +55,9 @@ def sweep_share_dirs(output_dir: Path) -> int:
     except OSError:
         return 0
     for name in names:
-        host, pid, _run = (name.rsplit(".", 2) + ["", ""])[:3]
-        if host == HOST and pid.isdigit() and not pid_alive(int(pid)):
+        host, tag, _run = (name.rsplit(".", 2) + ["", ""])[:3]
+        owner = owner_of(tag)
+        if host == HOST and owner is not None and not owner.alive():
             shutil.rmtree(output_dir / SHARE_ROOT / name, ignore_errors=True)
             removed += 1
     return removed

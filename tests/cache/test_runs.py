@@ -109,3 +109,31 @@ def test_two_concurrent_runs_lose_no_count(tmp_path: Path) -> None:
         assert [p.wait(timeout=300) for p in procs] == [0, 0]
         written = json.loads((tmp_path / "c" / "summary.json").read_text())
         assert _same(written, _recount(tmp_path)) and written["files"]["total"] == 120
+
+
+def test_a_dead_runs_marker_is_dead_even_when_its_pid_lives_again(tmp_path: Path) -> None:
+    """A marker names its process by pid, start time and boot: a live process that took the dead
+    run's pid (here a ``sleep``, with the marker claiming another start time) does not keep it
+    running, so it is swept instead of forcing a recount at every later run."""
+    from asyncrender.cache.runs import RunMarker, parse_marker
+    from asyncrender.processes import ProcessId
+
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        real = ProcessId.of(sleeper.pid)
+        assert real.start is not None
+        other = ProcessId(sleeper.pid, real.start + 1).tag()
+        folder = tmp_path / "c" / RUNS_DIR
+        folder.mkdir(parents=True)
+        host = os.uname().nodename
+        (folder / f"{host}.{other}.deadbeef.running").touch()
+        (folder / f"{host}.{real.tag()}.cafe.running").touch()
+        marker = RunMarker(tmp_path / "c", "mine")
+        found = {m.name.split(".")[2]: m for m in marker.others()}
+        assert found["deadbeef"].dead and not found["cafe"].dead
+        marker.sweep()
+        assert sorted(os.listdir(folder)) == sorted([f"{host}.{real.tag()}.cafe.running", marker.running])
+        assert parse_marker(f"{host}.{sleeper.pid}.old.running") is not None  # a bare pid still parses
+    finally:
+        sleeper.kill()
+        sleeper.wait()
