@@ -80,6 +80,19 @@ def watch_orchestrator(orchestrator: ProcessId) -> None:
     threading.Thread(target=watch, name="asyncrender-watchdog", daemon=True).start()
 
 
+def scratch_root() -> str | None:
+    """Where TeX's private work folders go: ``$ASYNCRENDER_SCRATCH``, else ``/dev/shm`` (memory)
+    when it is there, else the system temp folder.
+
+    A batch creates a file per item and dvipng a PNG per item; on a disk file system each create
+    costs a journal write (about 0.25 ms here, more than TeX's own time per item), in memory ~10 us.
+    """
+    explicit = os.environ.get("ASYNCRENDER_SCRATCH")
+    if explicit:
+        return explicit
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK) else None
+
+
 def scratch_prefix(kind: str) -> str:
     """The prefix of this process's scratch folders (``tempfile.mkdtemp(prefix=...)``)."""
     return f"{SCRATCH_PREFIX}{kind}-{me().tag()}-"

@@ -24,5 +24,8 @@ fi
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 python3 -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+# An editable install compiles nothing, and where PYTHONDONTWRITEBYTECODE is set Python never
+# writes its bytecode cache: every start would compile asyncrender from source (~0.1 s).
+python3 -m compileall -q asyncrender >/dev/null
 # Under pyenv, a new console script is found on PATH only after a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi

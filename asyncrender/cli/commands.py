@@ -98,6 +98,10 @@ def render(
         migrate(legacy_cache, cache_dir)
     if claim_wait is not None and not 0 <= claim_wait < float("inf"):
         raise _fail(f"--claim-wait must be a number of seconds, not {claim_wait}", 2)
+    if settings.run.executor == "local":
+        from asyncrender.executors.forkserver import start_forkserver
+
+        start_forkserver()  # the workers' server loads while the run's code does
     from asyncrender.cli.render_run import run_render
 
     raise typer.Exit(run_render(file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file,

@@ -1,7 +1,27 @@
 """Where jobs run: one ``JobRunner`` protocol, a supervised local process pool, and a Dask cluster
-(imported only when asked for: ``distributed`` is an optional extra)."""
+(imported only when asked for: ``distributed`` is an optional extra).
 
-from asyncrender.executors.base import JobRunner
-from asyncrender.executors.local_pool import LocalPoolRunner
+Its names load on first use, so that ``executors.forkserver`` can start the pool's server before
+the rest of a run's code is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncrender.executors.base import JobRunner
+    from asyncrender.executors.local_pool import LocalPoolRunner
+
+_EXPORTS = {"JobRunner": "asyncrender.executors.base", "LocalPoolRunner": "asyncrender.executors.local_pool"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asyncrender.executors' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = ["JobRunner", "LocalPoolRunner"]

@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,9 +25,9 @@ from concurrent.futures.process import BrokenProcessPool
 import anyio
 
 from asyncrender.executors.base import run_files_alone, worker_died, worker_raised
+from asyncrender.executors.forkserver import forkserver_context
 from asyncrender.model import FileOutcome, RenderJob
-from asyncrender.processes import me
-from asyncrender.worker.process import init_worker, render_job
+from asyncrender.processes import ProcessId, me
 
 MAX_STRIKES = 2
 
@@ -35,19 +36,37 @@ class LocalPoolRunner:
     """A ``ProcessPoolExecutor`` of ``workers`` processes that survives its workers dying."""
 
     def __init__(self, workers: int, *,
-                 render: Callable[[RenderJob], list[FileOutcome]] = render_job) -> None:
+                 render: Callable[[RenderJob], list[FileOutcome]] | None = None) -> None:
         self.workers = workers
-        self._render = render
-        self._context = multiprocessing.get_context("forkserver")
+        self._render = render if render is not None else _render_job
+        self._context = forkserver_context()
         self._pool = self._new_pool(workers)
         self._generation = 0
         self.rebuilds = 0
         self._quarantine: list[ProcessPoolExecutor] = []  # idle single-worker pools
         self._quarantine_busy: set[ProcessPoolExecutor] = set()
         self._quarantine_slots: anyio.CapacityLimiter | None = None  # made in the event loop
+        self._started: threading.Event | None = None  # set once ``start`` has started the workers
+
+    def start(self) -> None:
+        """Start the workers now, in a thread of their own, rather than at the first job: starting
+        them blocks (the first waits for the forkserver to come up), and the orchestrator goes on
+        setting up meanwhile. ``run`` waits for it, off the event loop."""
+        self._started = threading.Event()
+        threading.Thread(target=self._start_workers, args=(self._started,), name="asyncrender-pool-start",
+                         daemon=True).start()
+
+    def _start_workers(self, started: threading.Event) -> None:
+        try:
+            for _ in range(self.workers):
+                self._pool.submit(_ready)
+        except RuntimeError:  # a broken pool (the first job finds it) or one already shut down
+            pass
+        finally:
+            started.set()
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=init_worker,
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=_init_worker,
                                    initargs=(me(),))
 
     def _rebuild(self, generation: int) -> None:
@@ -61,6 +80,8 @@ class LocalPoolRunner:
         old.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, job: RenderJob) -> list[FileOutcome]:
+        if self._started is not None and not self._started.is_set():
+            await anyio.to_thread.run_sync(self._started.wait)
         while True:
             generation = self._generation
             try:
@@ -102,11 +123,15 @@ class LocalPoolRunner:
                     self._quarantine.append(pool)
 
     async def aclose(self) -> None:
+        if self._started is not None:
+            await anyio.to_thread.run_sync(self._started.wait)
         for pool in self._pools():
             await anyio.to_thread.run_sync(pool.shutdown)
 
     def terminate(self) -> None:
         """Stop now: kill the workers and cancel queued jobs (for Ctrl-C and cancellation)."""
+        if self._started is not None:
+            self._started.wait()  # else a worker it is starting could outlive this
         for pool in self._pools():
             for process in _processes(pool):
                 if process.is_alive() and process.pid is not None:
@@ -121,6 +146,24 @@ class LocalPoolRunner:
 
     def _pools(self) -> list[ProcessPoolExecutor]:
         return [self._pool, *self._quarantine, *self._quarantine_busy]
+
+
+# Pool functions are sent to workers by name: these two import the worker's code only there (the
+# forkserver has loaded it), not in the orchestrator, which never runs it.
+def _init_worker(orchestrator: ProcessId) -> None:
+    from asyncrender.worker.process import init_worker
+
+    init_worker(orchestrator)
+
+
+def _render_job(job: RenderJob) -> list[FileOutcome]:
+    from asyncrender.worker.process import render_job
+
+    return render_job(job)
+
+
+def _ready() -> None:
+    """What ``start`` sends each worker: nothing to do but start."""
 
 
 async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:

@@ -107,7 +107,7 @@ from pathlib import Path
 
 from asyncrender.colours import dvipng_colour, rgba
 from asyncrender.config import RenderSettings
-from asyncrender.lifetime import child_dies_with_me, scratch_prefix
+from asyncrender.lifetime import child_dies_with_me, scratch_prefix, scratch_root
 from asyncrender.model import ITEM_TYPES
 from asyncrender.render.base import ItemOutcome, RenderItem, png_size, publish_file
 from asyncrender.render.png import finish_png
@@ -119,6 +119,7 @@ from asyncrender.render.texsource import (
     format_key,
     preamble_source,
 )
+from asyncrender.render.tools import format_cache_dir, tex_file, tool_version
 
 logger = logging.getLogger("asyncrender")
 
@@ -176,13 +177,7 @@ def line_too_long(latex: str) -> str | None:
 @functools.cache
 def tex_available() -> bool:
     """latex and dvipng on PATH, and preview.sty found by kpsewhich."""
-    if not (shutil.which("latex") and shutil.which("dvipng") and shutil.which("kpsewhich")):
-        return False
-    try:
-        out = subprocess.run(["kpsewhich", "preview.sty"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and bool(out.stdout.strip())
+    return bool(shutil.which("latex") and shutil.which("dvipng") and tex_file("preview.sty"))
 
 
 def _sandbox_env(workdir: Path) -> dict[str, str]:
@@ -361,29 +356,6 @@ def _run(cmd: list[str], workdir: Path, timeout: float, stdout_name: str,
         with contextlib.suppress(OSError):
             fifo.unlink()
     return rc, term.read_text("latin-1")
-
-
-def scratch_root() -> str | None:
-    """Where TeX's private work folders go: ``$ASYNCRENDER_SCRATCH``, else ``/dev/shm`` (memory)
-    when it is there, else the system temp folder.
-
-    A batch creates a file per item and dvipng a PNG per item; on a disk file system each create
-    costs a journal write (about 0.25 ms here, more than TeX's own time per item), in memory ~10 us.
-    """
-    explicit = os.environ.get("ASYNCRENDER_SCRATCH")
-    if explicit:
-        return explicit
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK) else None
-
-
-def format_cache_dir() -> Path:
-    """Where precompiled formats are kept across runs: ``$ASYNCRENDER_FORMAT_DIR``, else
-    ``$XDG_CACHE_HOME/asyncrender/formats`` (``~/.cache/...``)."""
-    explicit = os.environ.get("ASYNCRENDER_FORMAT_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "asyncrender" / "formats"
 
 
 def _format_for(settings: RenderSettings) -> Path | None:
@@ -700,14 +672,7 @@ def _pad(data: bytes, padding: int, background: str) -> bytes:
 
 @functools.cache
 def _tool_versions() -> str:
-    parts = []
-    for tool in ("latex", "dvipng"):
-        try:
-            out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30).stdout
-            parts.append(out.splitlines()[0].strip() if out else f"{tool} ?")
-        except (OSError, subprocess.SubprocessError):
-            parts.append(f"{tool} missing")
-    return "; ".join(parts)
+    return "; ".join(tool_version(tool) for tool in ("latex", "dvipng"))
 
 
 @dataclass

@@ -34,10 +34,9 @@ from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
-from asyncrender.lifetime import sweep_scratch
+from asyncrender.lifetime import scratch_root, sweep_scratch
 from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
 from asyncrender.render import get_backend, resolve_renderer
-from asyncrender.render.latex import scratch_root
 from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
@@ -104,8 +103,22 @@ class AsyncRenderer:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncRenderer:
-        run = self.config.run
         check_apart(self.cache_dir, self.output_dir)
+        if self._runner is None:
+            self._runner = await anyio.to_thread.run_sync(self._make_runner)
+        try:
+            await self._set_up()
+        except BaseException:
+            if self._owns_runner:
+                await anyio.to_thread.run_sync(self._runner.terminate)
+            raise
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        return self
+
+    async def _set_up(self) -> None:
+        """The cache, the renderer and its fingerprint, the resume gate, the run's image store."""
+        run = self.config.run
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
@@ -120,12 +133,7 @@ class AsyncRenderer:
         if run.share_images:
             self._share_dir = run_share_dir(self.output_dir, run_id)
             await anyio.to_thread.run_sync(self._make_share_dir, self._share_dir)
-        if self._runner is None:
-            self._runner = await anyio.to_thread.run_sync(self._make_runner)
         self._run_start = await anyio.to_thread.run_sync(self._cache.begin_run, run_id)
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
-        return self
 
     def _end_summary(self) -> Summary:
         assert self._cache is not None
@@ -146,7 +154,9 @@ class AsyncRenderer:
     def _make_runner(self) -> JobRunner:
         run = self.config.run
         if run.executor == "local":
-            return LocalPoolRunner(run.worker_count)
+            pool = LocalPoolRunner(run.worker_count)
+            pool.start()  # workers take a few tenths of a second to start: they do so meanwhile
+            return pool
         from asyncrender.executors.dask_cluster import make_dask_runner
 
         runner: JobRunner = make_dask_runner(run.executor, run.scheduler, run.jobs)
