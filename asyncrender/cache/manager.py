@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,7 @@ class DistributedCacheManager:
             raise CacheFormatError(str(exc)) from None
         self.entries_dir = self.cache_dir / "file_caches"
         self._entries_dir_str = str(self.entries_dir)
+        self._entries_prefix = self._entries_dir_str + os.sep  # + an entry's name: its path
         self.fsync = fsync
         self.metadata = self._open(create)
 
@@ -135,9 +136,13 @@ class DistributedCacheManager:
 
     def load_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
         """The entry of ``file_path``, or ``None`` if absent or corrupt (a corrupt one is logged)."""
-        # str paths and a raw open: this runs once per listed file on --resume (100,000s of times).
-        name = entry_file_name(normalise_key(os.fspath(file_path)))
-        path = os.path.join(self._entries_dir_str, name)
+        return self.read_entry(normalise_key(os.fspath(file_path)))
+
+    def read_entry(self, key: str) -> CacheEntry | None:
+        """``load_file_cache`` by a key already normalised (a ``ListedFile``'s): the orchestrator's
+        read, once per listed file (100,000s of times), so str paths, a raw open, one MD5."""
+        name = entry_file_name(key)
+        path = self._entries_prefix + name
         try:
             with open(path, "rb", buffering=0) as f:
                 data = f.readall()
@@ -147,7 +152,7 @@ class DistributedCacheManager:
             log.warning("cache entry %s cannot be read and is treated as absent: %s", path, exc.strerror or exc)
             return None
         try:
-            return decode_entry(data, name)
+            return decode_entry(data, name, named_by=key)
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt and treated as absent: %s", path, exc)
             return None
@@ -296,22 +301,26 @@ class DistributedCacheManager:
             self.release_claim(file_path)
 
     def save_entries(self, entries: Iterable[tuple[str, CacheEntry, bool]],
-                     delta: SummaryBuilder | None = None) -> list[OSError | None]:
+                     delta: SummaryBuilder | None = None,
+                     replaced: Sequence[CacheEntry | None] | None = None) -> list[OSError | None]:
         """Write several entries, each atomically (temp file + rename), in order: ``(key, entry,
         release its claim)``, the key already normalised and in the entry. One call, so one thread
         hop, for a whole job's entries. Returns, per entry, ``None`` or the ``OSError`` that kept it
         from being written; after the first error that is not a folder in the entry's place, the
         rest are not tried (they would fail alike: a full disk) and get that error too.
 
-        ``delta`` (a run's, see ``cache.runs``) gets each written entry, minus the one it replaced."""
+        ``delta`` (a run's, see ``cache.runs``) gets each written entry, minus the one it replaced:
+        ``replaced[i]`` when given (the entry the caller read under the i-th key, None: none), else
+        the entry read just before the write. The caller vouches that nothing it did wrote those
+        keys since it read them (the orchestrator: ``AsyncRenderer._delta_exact``)."""
         results: list[OSError | None] = []
         fatal: OSError | None = None
-        for key, entry, release in entries:
+        for index, (key, entry, release) in enumerate(entries):
             if fatal is not None:
                 results.append(fatal)
                 continue
-            path = os.path.join(self._entries_dir_str, entry_file_name(key))
-            old = self.load_file_cache(key) if delta is not None else None
+            path = self._entries_prefix + entry_file_name(key)
+            old = None if delta is None else replaced[index] if replaced is not None else self.read_entry(key)
             try:
                 write_atomic(path, encode_entry(entry), self.fsync)
             except IsADirectoryError as exc:
