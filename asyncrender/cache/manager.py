@@ -51,6 +51,25 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_READ_BLOCK = 1 << 16  # an entry is a few hundred bytes to a few hundred kB
+
+
+def read_whole(path: str) -> bytes:
+    """A file's bytes with bare ``os`` calls (no file object: a third of the cost of a small read).
+    Read to end of file: a short read is not taken for the end."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, _READ_BLOCK)
+        if not data:
+            return data
+        blocks = [data]
+        while block := os.read(fd, _READ_BLOCK):
+            blocks.append(block)
+    finally:
+        os.close(fd)
+    return blocks[0] if len(blocks) == 1 else b"".join(blocks)
+
+
 @dataclass(frozen=True)
 class ScannedEntry:
     """One file of ``file_caches/``: its entry, or why it cannot be trusted."""
@@ -140,12 +159,11 @@ class DistributedCacheManager:
 
     def read_entry(self, key: str) -> CacheEntry | None:
         """``load_file_cache`` by a key already normalised (a ``ListedFile``'s): the orchestrator's
-        read, once per listed file (100,000s of times), so str paths, a raw open, one MD5."""
+        read, once per listed file (100,000s of times), so str paths, ``os`` calls, one MD5."""
         name = entry_file_name(key)
         path = self._entries_prefix + name
         try:
-            with open(path, "rb", buffering=0) as f:
-                data = f.readall()
+            data = read_whole(path)
         except FileNotFoundError:
             return None
         except OSError as exc:  # a folder of that name, no permission: not an entry
@@ -178,11 +196,10 @@ class DistributedCacheManager:
             if ordered:
                 names = sorted(names)
             for name in names:
-                # Plain open() on a str path: a Path per entry costs more than the read (1M entries).
+                # Bare os calls on a str path: a Path per entry costs more than the read (1M entries).
                 path = os.path.join(self.entries_dir, name)
                 try:
-                    with open(path, "rb", buffering=0) as f:
-                        entry = decode_entry(f.readall(), name)
+                    entry = decode_entry(read_whole(path), name)
                     yield ScannedEntry(Path(path), entry, None)
                 except CorruptEntry as exc:
                     yield ScannedEntry(Path(path), None, str(exc))
