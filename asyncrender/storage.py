@@ -29,7 +29,9 @@ class StorageError(OSError):
 
 
 def is_url(path: str | os.PathLike[str]) -> bool:
-    return bool(_URL.match(os.fspath(path))) if isinstance(path, str | os.PathLike) else False
+    if isinstance(path, str):  # asked several times per listed file: most paths have no ":/" at all
+        return ":/" in path and _URL.match(path) is not None
+    return bool(_URL.match(os.fspath(path))) if isinstance(path, os.PathLike) else False
 
 
 def posix_folder(path: str | os.PathLike[str], what: str) -> str:

@@ -56,9 +56,12 @@ def write_atomic(path: Path | str, data: bytes, fsync: bool = False, *, hidden: 
     the orchestrator writes one entry per file, tens of thousands a second.
     """
     final = os.fspath(path)
-    folder, name = os.path.split(final)
-    prefix = "." if hidden and not name.startswith(".") else ""
-    tmp = os.path.join(folder, f"{prefix}{name}{_TEMP_TAIL}{os.urandom(4).hex()}{TEMP_SUFFIX}")
+    tail = f"{_TEMP_TAIL}{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    if hidden:
+        folder, name = os.path.split(final)
+        tmp = os.path.join(folder, f"{'' if name.startswith('.') else '.'}{name}{tail}")
+    else:
+        tmp = final + tail  # the same name as the hidden branch's without its dot: no split, no join
     try:
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
         try:
@@ -75,7 +78,7 @@ def write_atomic(path: Path | str, data: bytes, fsync: bool = False, *, hidden: 
             os.unlink(tmp)
         raise
     if fsync:
-        dir_fd = os.open(folder or ".", os.O_RDONLY)
+        dir_fd = os.open(os.path.dirname(final) or ".", os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

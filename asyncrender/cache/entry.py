@@ -117,8 +117,11 @@ def encode_entry(entry: CacheEntry) -> bytes:
         return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
-def decode_entry(data: bytes, file_name: str | None = None) -> CacheEntry:
-    """Parse and check an entry; ``file_name`` (``<md5>.cache``) must match its ``file`` field."""
+def decode_entry(data: bytes, file_name: str | None = None, *, named_by: str | None = None) -> CacheEntry:
+    """Parse and check an entry; ``file_name`` (``<md5>.cache``) must match its ``file`` field.
+
+    ``named_by``: the key ``file_name`` was made from (``entry_file_name(named_by)``), when the
+    caller has it: an entry whose ``file`` is that very key matches with no hash to compute."""
     try:
         entry = _decode(data)
     except msgspec.DecodeError:
@@ -138,7 +141,7 @@ def decode_entry(data: bytes, file_name: str | None = None) -> CacheEntry:
         raise CorruptEntry(f"unknown status {entry.get('status')!r}")
     if not isinstance(entry.get("images", []), list) or not isinstance(entry.get("errors", []), list):
         raise CorruptEntry("'images' and 'errors' must be lists")
-    if file_name is not None and file_name != entry_file_name(key):
+    if file_name is not None and key != named_by and file_name != entry_file_name(key):
         raise CorruptEntry(f"its 'file' {key!r} does not hash to the file name {file_name}")
     return cast(CacheEntry, entry)  # checked above as far as readers rely on it
 

@@ -27,11 +27,12 @@ def input_source(path: str) -> str | None:
 def other_file(entry: CacheEntry | None, path: str, st: os.stat_result | None = None) -> str | None:
     """The other, existing file whose entry sits under the key of ``path``; None if there is none.
 
-    ``st``, the ``stat`` of ``path`` when the caller has it, makes the usual answer one ``stat``
-    (the recorded file is this very file) instead of resolving every component of ``path``."""
+    The usual answer costs a string compare (``path`` as read is the recorded, resolved path) or,
+    with ``st``, the ``stat`` of ``path`` when the caller has it, one ``stat`` (the recorded file
+    is this very file) instead of resolving every component of ``path``."""
     recorded = entry.get("source") if entry is not None else None
-    if not isinstance(recorded, str):
-        return None
+    if not isinstance(recorded, str) or recorded == path:
+        return None  # no record, or the very path this file is read by: this file, no stat needed
     if st is not None:
         try:
             there = os.stat(recorded)

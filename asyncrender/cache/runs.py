@@ -2,8 +2,9 @@
 
 Recounting every entry at the end of every run costs as much as a ``--resume`` over the whole
 cache. So a run counts what it changes instead: its *delta* is each entry it wrote minus the entry
-that write replaced (read just before), and at its end it adds the delta to the totals it read from
-``summary.json`` when it started. That sum is right only if nothing else changed the cache in the
+that write replaced (as the run read it when it prepared the file: the one read the resume check
+makes too), and at its end it adds the delta to the totals it read from ``summary.json`` when it
+started. That sum is right only if nothing else changed the cache in the
 meantime; so a run recounts every entry instead whenever it cannot be sure:
 
 - ``summary.json`` was absent or unreadable at its start, or is not the file it read then (another
@@ -11,7 +12,9 @@ meantime; so a run recounts every entry instead whenever it cannot be sure:
 - another run was running at any moment of its own (a marker below: running now, dead without
   ending, or ended after this run started); the two runs may have written the same entries;
 - ``summary.stale`` exists: entries were written outside a run (the library's ``save_file_cache``,
-  a migration), or a file this run wrote was being written twice at once.
+  a migration);
+- a file listed twice in the run was in flight twice at once (prepared again before its other
+  copy's entry was written: the entry read then may not be the one replaced).
 
 Markers: ``runs/<host>.<process>.<run id>.running`` from a run's start, renamed to
 ``runs/<host>.<process>.<run id>.<end ns>.ended`` once its summary is written; ``<process>`` is

@@ -33,34 +33,36 @@ class ResumeGate:
         self._claims: set[str] = set()  # keys this run claimed and has not written yet
         self.holder = Holder.this_process(uuid.uuid4().hex)  # a run id: two runs in one process differ
 
-    def skip(self, listed: ListedFile, st: os.stat_result | ObjectStat | None, *, resume: bool) -> FileResult | None:
-        """The result of a file not rendered now, or None. Never rendered: a file whose key holds
-        another file's entry (``run.keys``). With ``resume``, not rendered now: a file whose entry
-        is still valid, or claimed by another live run, or whose claim cannot be made; otherwise
-        this run now holds its claim."""
-        entry = self._cache.load_file_cache(listed.key)
+    def decide(self, listed: ListedFile, st: os.stat_result | ObjectStat | None, *,
+               resume: bool) -> tuple[FileResult | None, CacheEntry | None]:
+        """Whether ``listed`` is rendered now: ``(result, entry)``. ``result`` is the result of a
+        file not rendered now, or None. Never rendered: a file whose key holds another file's entry
+        (``run.keys``). With ``resume``, not rendered now: a file whose entry is still valid, or
+        claimed by another live run, or whose claim cannot be made; otherwise this run now holds its
+        claim. ``entry`` is the entry its key held as last read here, None for none: what the
+        render's write will replace (the run's summary delta counts it out, see ``cache.runs``)."""
+        entry = self._cache.read_entry(listed.key)
         other = other_file(entry, listed.path, st if isinstance(st, os.stat_result) else None)
         if other is not None:
             return FileResult.refused(listed.key, f"its cache key is another file's, {other} (list the two "
-                                                  "by paths that differ, or use another cache folder)")
+                                                  "by paths that differ, or use another cache folder)"), entry
         if not resume:
-            return None
-        done = entry if entry is not None and self._still_valid(entry, listed, st) else None
-        if done is None:
+            return None, entry
+        if entry is None or not self._still_valid(entry, listed, st):
             # A key this run holds already is a duplicate line of the list.
             if listed.key in self._claims:
-                return FileResult.claimed(listed.key, "listed twice: rendered by this run already")
+                return FileResult.claimed(listed.key, "listed twice: rendered by this run already"), entry
             held = self._cache.claim(listed.key, self.holder)
             if held is not None:
                 make = FileResult.refused if held.broken else FileResult.claimed
-                return make(listed.key, held.reason)
+                return make(listed.key, held.reason), entry
             self._claims.add(listed.key)
             # Another run may have written the entry between our read and our claim: look once more.
-            done = self._valid_entry(listed, st)
-            if done is None:
-                return None
+            entry = self._cache.read_entry(listed.key)
+            if entry is None or not self._still_valid(entry, listed, st):
+                return None, entry
             self._release(listed.key)
-        return FileResult.of_entry(listed.key, done, skipped=True)
+        return FileResult.of_entry(listed.key, entry, skipped=True), entry
 
     def written(self, key: str) -> bool:
         """The entry of ``key`` is being written: whether this run held its claim (the cache
@@ -84,12 +86,6 @@ class ResumeGate:
     def _release(self, key: str) -> None:
         self._cache.release_claim(key)
         self._claims.discard(key)
-
-    def _valid_entry(self, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> CacheEntry | None:
-        entry = self._cache.load_file_cache(listed.key)
-        if entry is None or not self._still_valid(entry, listed, st):
-            return None
-        return entry
 
     def _still_valid(self, entry: CacheEntry, listed: ListedFile, st: os.stat_result | ObjectStat | None) -> bool:
         decision = resume_decision(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
-from asyncrender.model import ListedFile
+File = TypeVar("File")  # a ListedFile, or one with what the orchestrator carries along with it
 
 
 def pack_jobs(
-    files: Sequence[tuple[ListedFile, int]], *, slots: int, files_per_job: int, bytes_per_job: int
-) -> list[list[ListedFile]]:
+    files: Sequence[tuple[File, int]], *, slots: int, files_per_job: int, bytes_per_job: int
+) -> list[list[File]]:
     """Group ``(file, size in bytes)`` pairs, in list order, into jobs.
 
     A job takes files until it holds ``files_per_job`` files or ``bytes_per_job`` bytes (a file
@@ -26,8 +27,8 @@ def pack_jobs(
     if not files:
         return []
     per_job = max(1, min(files_per_job, math.ceil(len(files) / max(1, slots))))
-    jobs: list[list[ListedFile]] = []
-    current: list[ListedFile] = []
+    jobs: list[list[File]] = []
+    current: list[File] = []
     size = 0
     for listed, nbytes in files:
         if current and (len(current) >= per_job or size + nbytes > bytes_per_job):

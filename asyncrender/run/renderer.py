@@ -4,6 +4,10 @@
           ──► N dispatchers (N = workers × jobs_in_flight_per_worker) ──► runner (process pool)
           ──► one cache entry per file, written as its job returns ──► results to the caller
 
+Each file's entry is read once, at prepare (the resume gate needs it): it rides with the job to the
+write, which counts it out of the run's summary delta (``cache.runs``). Results travel one list per
+job (or per prepared chunk) between tasks, and are yielded to the caller one file at a time.
+
 Memory stays flat however long the list: the producer reads a chunk, and blocks on the job stream
 (no buffer) while every dispatcher is busy. It runs inside the caller's event loop (asyncio; anyio
 task groups) and never chooses a loop policy: uvloop is the CLI's choice.
@@ -19,6 +23,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -52,6 +57,15 @@ CLAIM_POLL = 0.5
 log = logging.getLogger("asyncrender")
 
 PathLike = str | os.PathLike[str] | ListedFile
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingJob:
+    """A job on its way to a dispatcher, with the entry each of its files' keys held when the gate
+    read it (None: none): what the job's writes replace."""
+
+    job: RenderJob
+    replaced: dict[str, CacheEntry | None]
 
 
 class AsyncRenderer:
@@ -97,7 +111,10 @@ class AsyncRenderer:
         self._run_start: RunStart | None = None
         self._delta = SummaryBuilder()
         self._delta_exact = True
-        self._writing: set[str] = set()  # keys whose entries are being written now
+        # Keys from just before their prepare (the gate reads the entry there) until their entry is
+        # written or they are set aside, with how many times each is in flight: a key in flight
+        # twice (listed twice) may have been read before the other copy's write (see _register).
+        self._in_flight: dict[str, int] = {}
         self.summary: Summary | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -219,8 +236,9 @@ class AsyncRenderer:
             raise RuntimeError("use AsyncRenderer in 'async with' first")
         assert self._runner is not None
         slots = self._runner.workers * self.config.run.jobs_in_flight_per_worker
-        job_send, job_receive = anyio.create_memory_object_stream[RenderJob](0)
-        result_send, result_receive = anyio.create_memory_object_stream[FileResult](slots)
+        job_send, job_receive = anyio.create_memory_object_stream[_PendingJob](0)
+        # One message per job's (or prepared chunk's) results: one hand-over, not one per file.
+        result_send, result_receive = anyio.create_memory_object_stream[list[FileResult]](slots)
         scope = anyio.CancelScope()
 
         async def supervise() -> None:
@@ -235,9 +253,10 @@ class AsyncRenderer:
         self._active_renders += 1  # until every result was taken
         try:
             async with result_receive:
-                async for result in result_receive:
-                    self.stats.add(result)
-                    yield result
+                async for batch in result_receive:
+                    for result in batch:
+                        self.stats.add(result)
+                        yield result
             self._active_renders -= 1
         finally:
             scope.cancel()
@@ -248,8 +267,8 @@ class AsyncRenderer:
             pass
         return self.stats
 
-    async def _produce(self, chunks: AsyncIterable[list[ListedFile]], jobs: MemoryObjectSendStream[RenderJob],
-                       results: MemoryObjectSendStream[FileResult], slots: int) -> None:
+    async def _produce(self, chunks: AsyncIterable[list[ListedFile]], jobs: MemoryObjectSendStream[_PendingJob],
+                       results: MemoryObjectSendStream[list[FileResult]], slots: int) -> None:
         run = self.config.run
         waiting: dict[str, tuple[ListedFile, FileResult]] = {}  # claimed by another live run
         async with jobs, results:
@@ -257,28 +276,53 @@ class AsyncRenderer:
                 await self._send(select_shard(chunk, run.shard), jobs, results, slots, waiting)
             await self._wait_for_claims(waiting, jobs, results, slots)
 
-    async def _send(self, files: list[ListedFile], jobs: MemoryObjectSendStream[RenderJob],
-                    results: MemoryObjectSendStream[FileResult], slots: int,
+    async def _send(self, files: list[ListedFile], jobs: MemoryObjectSendStream[_PendingJob],
+                    results: MemoryObjectSendStream[list[FileResult]], slots: int,
                     waiting: dict[str, tuple[ListedFile, FileResult]]) -> None:
         """Prepare ``files``: send the jobs of those to render and the results of those skipped; put
         those another live run has claimed into ``waiting``."""
         run = self.config.run
         assert self._settings is not None
+        self._register(files)
         to_render, skipped = await anyio.to_thread.run_sync(self._prepare, files)
+        self._unregister(result.key for result in skipped)
         by_key = {listed.key: listed for listed in files}
+        done: list[FileResult] = []
         for result in skipped:
             if result.status == CLAIMED:
                 waiting[result.key] = (by_key[result.key], result)
             else:
-                await results.send(result)
+                done.append(result)
+        if done:
+            await results.send(done)
+        share_dir = str(self._share_dir) if self._share_dir is not None else None
         for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
                                 bytes_per_job=run.bytes_per_job):
-            await jobs.send(RenderJob(tuple(packed), self._settings, str(self.output_dir),
-                                      str(self._share_dir) if self._share_dir is not None else None))
+            job = RenderJob(tuple(listed for listed, _ in packed), self._settings, str(self.output_dir), share_dir)
+            await jobs.send(_PendingJob(job, {listed.key: entry for listed, entry in packed}))
+
+    def _register(self, files: list[ListedFile]) -> None:
+        """Mark ``files``' keys in flight, before the gate reads their entries. The entry a write
+        replaces is the one read at prepare, so a key registered twice at once (listed twice) may
+        carry an entry the other copy's write is about to replace: the delta is no longer exact
+        (the run recounts at its end). A copy registered after the other's write is read after it."""
+        in_flight = self._in_flight
+        for listed in files:
+            count = in_flight.get(listed.key, 0)
+            if count:
+                self._delta_exact = False
+            in_flight[listed.key] = count + 1
+
+    def _unregister(self, keys: Iterable[str]) -> None:
+        in_flight = self._in_flight
+        for key in keys:
+            count = in_flight.pop(key) - 1
+            if count:
+                in_flight[key] = count
 
     async def _wait_for_claims(self, waiting: dict[str, tuple[ListedFile, FileResult]],
-                               jobs: MemoryObjectSendStream[RenderJob],
-                               results: MemoryObjectSendStream[FileResult], slots: int) -> None:
+                               jobs: MemoryObjectSendStream[_PendingJob],
+                               results: MemoryObjectSendStream[list[FileResult]], slots: int) -> None:
         """Ask again for the files other live runs had claimed, until each is done (its entry
         written), free (its claim released or stale: this run renders it) or ``claim_wait`` has
         passed: those are reported as ``claimed``, so the run does not end complete without them.
@@ -288,18 +332,20 @@ class AsyncRenderer:
         while waiting:
             others = [key for key in waiting if not self._gate.holds(key)]
             if others and anyio.current_time() >= deadline:
-                for key in others:
-                    await results.send(waiting.pop(key)[1])
+                await results.send([waiting.pop(key)[1] for key in others])
                 continue
             await anyio.sleep(CLAIM_POLL)
             retry = [listed for listed, _ in waiting.values()]
             waiting.clear()
             await self._send(retry, jobs, results, slots, waiting)
 
-    def _prepare(self, chunk: list[ListedFile]) -> tuple[list[tuple[ListedFile, int]], list[FileResult]]:
-        """In a thread: stat each file, and with ``--resume`` set aside those the gate skips."""
+    def _prepare(self, chunk: list[ListedFile]) -> tuple[list[tuple[tuple[ListedFile, CacheEntry | None], int]],
+                                                        list[FileResult]]:
+        """In a thread: stat each file, and set aside those the gate skips (with ``--resume``, or
+        refused). Those to render come with the entry their key holds now, and their size."""
         assert self._gate is not None
-        to_render: list[tuple[ListedFile, int]] = []
+        resume = self.config.run.resume
+        to_render: list[tuple[tuple[ListedFile, CacheEntry | None], int]] = []
         skipped: list[FileResult] = []
         for listed in chunk:
             try:
@@ -309,45 +355,53 @@ class AsyncRenderer:
                 st = None
             if isinstance(st, os.stat_result) and not stat.S_ISREG(st.st_mode):
                 st = None  # a FIFO, a device, a folder: rendered (and failed as input), never read here
-            skip = self._gate.skip(listed, st, resume=self.config.run.resume)
+            skip, entry = self._gate.decide(listed, st, resume=resume)
             if skip is not None:
                 skipped.append(skip)
                 continue
-            to_render.append((listed, st.st_size if st else 0))
+            to_render.append(((listed, entry), st.st_size if st else 0))
         return to_render, skipped
 
-    async def _dispatch(self, jobs: MemoryObjectReceiveStream[RenderJob],
-                        results: MemoryObjectSendStream[FileResult]) -> None:
-        assert self._runner is not None
+    async def _dispatch(self, jobs: MemoryObjectReceiveStream[_PendingJob],
+                        results: MemoryObjectSendStream[list[FileResult]]) -> None:
         async with jobs, results:
-            async for job in jobs:
-                outcomes = await self._runner.run(job)
-                # A job's entries are written in one thread hop (each one atomically, on its own).
-                finished_at = utc_now()
-                batch = [(outcome.key, self._entry(outcome, finished_at),
-                          self._gate is not None and self._gate.written(outcome.key)) for outcome in outcomes]
-                keys = [key for key, _, _ in batch]
-                if self._writing.intersection(keys):  # one file written twice at once: count anew
-                    self._delta_exact = False
-                self._writing.update(keys)
-                delta = SummaryBuilder()
+            async for pending in jobs:
                 try:
-                    written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta)
+                    await self._run_job(pending, results)
                 finally:
-                    self._writing.difference_update(keys)
-                self._delta.merge(delta)
-                for (key, entry, _), error in zip(batch, written, strict=True):
-                    if error is None:
-                        await results.send(FileResult.of_entry(key, entry, skipped=False))
-                    elif isinstance(error, IsADirectoryError):  # that file alone: a folder sits where its entry goes
-                        await results.send(FileResult.refused(key, (
-                            f"its cache entry {self.cache.entry_path(key)} is a folder (remove it)")))
-                    else:
-                        # No entry, no partial entry (the temp file is gone): stop the run, since
-                        # every later entry would fail alike; --resume continues once there is room.
-                        raise CacheWriteError(
-                            f"cannot write the cache entry of {key} in {self.cache.entries_dir}: "
-                            f"{error.strerror or error}") from error
+                    self._unregister(listed.key for listed in pending.job.files)
+
+    async def _run_job(self, pending: _PendingJob, results: MemoryObjectSendStream[list[FileResult]]) -> None:
+        """Run one job, write its entries (one thread hop; each atomically, on its own), and send
+        its results as one list."""
+        assert self._runner is not None
+        outcomes = await self._runner.run(pending.job)
+        finished_at = utc_now()
+        batch = [(outcome.key, self._entry(outcome, finished_at),
+                  self._gate is not None and self._gate.written(outcome.key)) for outcome in outcomes]
+        # What the writes replace, as the gate read it; a runner's outcome under a key its job did
+        # not have (none does) would have no such entry: then each is read just before its write.
+        keys = [key for key, _, _ in batch]
+        replaced = [pending.replaced[key] for key in keys] if all(k in pending.replaced for k in keys) else None
+        delta = SummaryBuilder()
+        written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta, replaced)
+        self._delta.merge(delta)
+        done: list[FileResult] = []
+        for (key, entry, _), error in zip(batch, written, strict=True):
+            if error is None:
+                done.append(FileResult.of_entry(key, entry, skipped=False))
+            elif isinstance(error, IsADirectoryError):  # that file alone: a folder sits where its entry goes
+                done.append(FileResult.refused(key, (
+                    f"its cache entry {self.cache.entry_path(key)} is a folder (remove it)")))
+            else:
+                if done:
+                    await results.send(done)
+                # No entry, no partial entry (the temp file is gone): stop the run, since
+                # every later entry would fail alike; --resume continues once there is room.
+                raise CacheWriteError(
+                    f"cannot write the cache entry of {key} in {self.cache.entries_dir}: "
+                    f"{error.strerror or error}") from error
+        await results.send(done)
 
     def _entry(self, outcome: FileOutcome, finished_at: str) -> CacheEntry:
         return build_entry(

@@ -96,3 +96,11 @@ def test_migrated_entries_are_trusted() -> None:
     failed = {**migrated, "status": "failed"}
     assert decide(failed) is Resume.SKIP
     assert decide(failed, retry_failed=True) is Resume.RENDER
+
+
+def test_an_entry_read_by_its_key_needs_no_hash_and_any_other_is_still_checked() -> None:
+    e = entry()
+    name = entry_file_name("p/a.json")
+    assert decode_entry(encode_entry(e), name, named_by="p/a.json") == e
+    with pytest.raises(CorruptEntry, match="does not hash"):  # an entry moved under another key's name
+        decode_entry(encode_entry(e), entry_file_name("other.json"), named_by="other.json")

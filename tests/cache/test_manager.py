@@ -95,3 +95,29 @@ def test_cleanup_keeps_a_live_writers_temp_file(tmp_path: Path) -> None:
     assert cache.cleanup_temp_files() == 0
     os.utime(live, (0, 0))  # very old: whoever wrote it is long gone
     assert cache.cleanup_temp_files() == 1
+
+
+def test_save_entries_counts_out_the_entries_the_caller_read(tmp_path: Path) -> None:
+    """``replaced``: the entries the writes replace, as the caller read them; none is read again."""
+    from asyncrender.cache.summary import SummaryBuilder
+
+    cache = DistributedCacheManager(tmp_path / "c")
+    cache.save_file_cache("a.json", ENTRY)
+    old = cache.read_entry("a.json")
+    assert old is not None
+    failed = {**ENTRY, "status": "failed", "file": "a.json"}
+    delta = SummaryBuilder()
+    assert cache.save_entries([("a.json", failed, False)], delta, [old]) == [None]
+    assert dict(delta.by_status) == {"success": -1, "partial": 0, "failed": 1}
+    assert cache.read_entry("a.json") == failed
+    delta = SummaryBuilder()
+    cache.save_entries([("a.json", failed, False)], delta)  # none given: read before the write
+    assert dict(delta.by_status) == {"success": 0, "partial": 0, "failed": 0}
+
+
+def test_read_entry_reads_a_large_entry_whole(tmp_path: Path) -> None:
+    cache = DistributedCacheManager(tmp_path / "c")
+    big = {**ENTRY, "errors": [{"id": str(i), "kind": "latex", "message": "m" * 100} for i in range(2000)]}
+    cache.save_file_cache("a.json", big)
+    assert cache.entry_path("a.json").stat().st_size > 1 << 17
+    assert cache.read_entry("a.json") == {**big, "file": "a.json"}

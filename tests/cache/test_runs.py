@@ -137,3 +137,33 @@ def test_a_dead_runs_marker_is_dead_even_when_its_pid_lives_again(tmp_path: Path
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_file_listed_twice_keeps_the_summary_exact(tmp_path: Path, resume: bool) -> None:
+    """A run reads each entry once, when it prepares the file, and counts that entry out of its
+    delta when the file's new entry is written. A file listed twice in one run has its two copies
+    prepared before either is written: the second copy's read is stale, so the run recounts."""
+    first = _papers(tmp_path, 5)
+    _run(tmp_path, first)
+    new = _papers(tmp_path, 1, start=5)
+    summary = _run(tmp_path, [new[0], first[0], new[0], first[1], first[0]], resume=resume)
+    assert _same(summary, _recount(tmp_path)) and summary["files"]["total"] == 6
+    assert _same(json.loads((tmp_path / "c" / "summary.json").read_text()), _recount(tmp_path))
+
+
+def test_each_entry_is_read_once_per_listed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate's read of an entry is the one its write replaces: no second read at the write."""
+    paths = _papers(tmp_path, 30)
+    _run(tmp_path, paths)
+    reads: list[str] = []
+    original = DistributedCacheManager.read_entry
+
+    def counting(self: DistributedCacheManager, key: str) -> object:
+        reads.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(DistributedCacheManager, "read_entry", counting)
+    summary = _run(tmp_path, paths)
+    assert sorted(reads) == sorted(paths)
+    assert _same(summary, _recount(tmp_path))

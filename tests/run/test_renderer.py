@@ -113,3 +113,32 @@ def test_render_outside_async_with_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="async with"):
         anyio.run(main)
+
+
+def test_a_jobs_results_come_one_file_at_a_time_and_break_stops(tmp_path: Path) -> None:
+    """Results travel one list per job inside the orchestrator; the caller still gets one
+    ``FileResult`` per file, and breaking out after a few leaves the rest of the job unreported."""
+    from benchmarks.null_runner import NullRunner
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    paths = []
+    for k in range(64):
+        (folder / f"p{k}_extracted.json").write_text(json.dumps({"paper_id": f"p{k}", "items": ["x"]}))
+        paths.append(folder / f"p{k}_extracted.json")
+
+    async def main(stop: int | None) -> tuple[list[FileResult], int]:
+        async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", 1, runner=NullRunner(1),
+                                 config=mathtext(files_per_job=16)) as r:
+            taken: list[FileResult] = []
+            async for result in r.render(paths):
+                taken.append(result)
+                if len(taken) == stop:
+                    break
+        return taken, r.stats.files
+
+    taken, counted = anyio.run(main, 3)
+    assert len(taken) == 3 and counted == 3
+    taken, counted = anyio.run(main, None)
+    assert sorted(r.key for r in taken) == sorted(str(p) for p in paths) and counted == 64
+    assert all(isinstance(r, FileResult) and r.images == 1 for r in taken)
