@@ -1,9 +1,12 @@
 """Temp files for atomic writes: how they are named, and how a crash's leftovers are found.
 
-Every atomic write (cache entries, summary, PNGs) goes through ``<final>.<host>.<pid>.<random>.tmp``
-in the final file's folder, then a rename. Host and pid let a later run tell an orphan (its writer
-is dead) from a file another live run is writing right now; the random part keeps two writers
-apart even when they share a pid on two machines of one shared folder. PNG temps start with ``.``
+Every atomic write (cache entries, summary, PNGs) goes through
+``<final>.<host>.<process>.<random>.tmp`` in the final file's folder, then a rename; ``<process>`` is
+``processes.ProcessId.tag`` (pid, start time, boot: a pid alone is soon another process's, since
+pids wrap around). Host and process let a later run tell an orphan (its writer is dead) from a
+file another live run is writing right now; the random part keeps two writers apart even when
+they share a pid on two machines of one shared folder. Names with a bare pid (older versions) are
+still recognised. PNG temps start with ``.``
 so that they never look like images. Pure naming here, plus one folder sweep.
 
 A sweep removes only names of exactly that shape: a user's ``notes.tmp`` in the
@@ -20,28 +23,29 @@ import time
 import uuid
 from pathlib import Path
 
-from asyncrender.processes import pid_alive
+from asyncrender.processes import me, owner_of
 
 TEMP_SUFFIX = ".tmp"
 STALE_TEMP_SECONDS = 300.0
 HOST = socket.gethostname()
-# <final name>.<host>.<pid>.<8 hex>.tmp; the final name and the host may hold dots.
-_TEMP_NAME = re.compile(r"(?P<head>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{8}\.tmp", re.DOTALL)
+# <final name>.<host>.<pid>-<start>-<boot>.<8 hex>.tmp (or a bare <pid>); the final name and the
+# host may hold dots.
+_TEMP_NAME = re.compile(r"(?P<head>.+)\.(?P<owner>[0-9]+(?:-[0-9]+-[0-9a-z]+)?)\.[0-9a-f]{8}\.tmp", re.DOTALL)
 
 
 def temp_path(path: Path, *, hidden: bool = False) -> Path:
     """A unique temp name next to ``path`` (``hidden``: with a leading dot)."""
     prefix = "." if hidden and not path.name.startswith(".") else ""
-    return path.with_name(f"{prefix}{path.name}.{HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+    return path.with_name(f"{prefix}{path.name}{_TEMP_TAIL}{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
 
 
-_TEMP_TAIL = f".{HOST}.{os.getpid()}."
+_TEMP_TAIL = f".{HOST}.{me().tag()}."
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 def _after_fork() -> None:
     global _TEMP_TAIL
-    _TEMP_TAIL = f".{HOST}.{os.getpid()}."
+    _TEMP_TAIL = f".{HOST}.{me().tag()}."
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -94,7 +98,8 @@ def is_orphan(name: str, age_seconds: float, max_age: float = STALE_TEMP_SECONDS
     match = _TEMP_NAME.fullmatch(name)
     if match is None:  # not a name asyncrender makes: never ours to delete
         return False
-    if match["head"].endswith("." + HOST) and not pid_alive(int(match["pid"])):
+    owner = owner_of(match["owner"])
+    if match["head"].endswith("." + HOST) and owner is not None and not owner.alive():
         return True
     return age_seconds > max_age
 
