@@ -12,7 +12,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncrender.config import RendererName
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FORMULAS = ROOT / ".." / "shared" / "corpus" / "arxiv_formulas.lst"
@@ -141,7 +144,7 @@ def ratio(a: float, b: float) -> str:
 
 
 async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *,
-                         resume: bool = False, tiny: bool = True, renderer: str = "auto",
+                         resume: bool = False, tiny: bool = True, renderer: RendererName = "auto",
                          manager: Any = None, null: bool = False) -> dict[str, Any]:
     """Run the orchestrator over a file list (streamed as the CLI does); returns counts and seconds.
 
