@@ -65,7 +65,7 @@ class RenderSettings:
     foreground: str = "black"
     background: str = "transparent"
     padding: NonNegative = 0
-    batch_size: Positive = 500
+    batch_size: Positive = 1000
     timeout: Seconds = 30.0
     max_pixels: Positive = 25_000_000
     image_mode: ImageMode = "native"
@@ -162,8 +162,8 @@ class RunSettings:
 
     jobs: NonNegative = 0  # 0: one worker per CPU
     jobs_in_flight_per_worker: Positive = 2
-    files_per_job: Positive = 16
-    bytes_per_job: Positive = 64 * 1024
+    files_per_job: Positive = 32
+    bytes_per_job: Positive = 128 * 1024
     resume: bool = False
     retry_failed: bool = False
     fsync: bool = False

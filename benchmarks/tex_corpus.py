@@ -96,9 +96,10 @@ def build_format(work: Path) -> Path:
     return work / "bare.fmt"
 
 
-def bare_loop(formulas: Sequence[str], batch: int, fmt: Path | None) -> float:
-    """(b) formulas/s, one latex + one dvipng per batch of good formulas."""
-    work = Path(tempfile.mkdtemp())
+def bare_loop(formulas: Sequence[str], batch: int, fmt: Path | None, where: str | None = None) -> float:
+    """(b) formulas/s, one latex + one dvipng per batch of good formulas (in a temp folder in
+    ``where``, default the system's; every batch's PNGs overwrite the last one's)."""
+    work = Path(tempfile.mkdtemp(dir=where))
     try:
         t = time.perf_counter()
         for start in range(0, len(formulas), batch):
@@ -137,11 +138,13 @@ def write_papers(formulas: Sequence[str], folder: Path) -> Path:
     return lst
 
 
-def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = True) -> float | None:
+def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = True,
+            where: str | None = None) -> float | None:
     """(d) formulas/s of ``asyncrender render LIST -c CACHE -o OUT -j N``, whole command timed
     (interpreter start-up included); ``repeat`` lists the corpus that many times, as more papers;
-    ``share=False`` typesets every copy of a repeated item (``run.share_images = false``)."""
-    work = Path(tempfile.mkdtemp())
+    ``share=False`` typesets every copy of a repeated item (``run.share_images = false``); inputs,
+    cache and output in a temp folder in ``where`` (default the system's)."""
+    work = Path(tempfile.mkdtemp(dir=where))
     try:
         lists = []
         for r in range(repeat):
