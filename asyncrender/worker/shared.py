@@ -3,7 +3,8 @@
 Items with the same LaTeX, type and look (the job's pixel settings, style, dpi) have the same
 outcome, whatever shares their TeX run (README "Rendering": batch = alone). So within a run only the
 first copy is typeset; every other copy gets the same image (a hard link, or a copy where links
-fail, placed atomically like every image: temp name, then rename) and its own record, whose
+fail, placed atomically like every image: a new link in place, since a link is whole when its name
+appears; over an existing image, a temp name, then a rename) and its own record, whose
 ``shared_from`` names the first copy's image; a failed item's copies fail with the same kind and
 message. Transient failures (``timeout``, ``crash``, ``io``) are not shared across jobs.
 
@@ -165,24 +166,33 @@ class ImageStore:
 
 
 def place_copy(source: Path, target: Path) -> None:
-    """Give ``target`` the image at ``source``: a hard link (or, where links fail, a copy), placed
-    under a hidden temp name and renamed, so no reader sees a partial image. Raises ``OSError``."""
+    """Give ``target`` the image at ``source``: a hard link (or, where links fail, a copy). A new
+    link is whole the moment its name appears, so it is made in place; an image already there (an
+    earlier run's) is replaced by a link under a hidden temp name and a rename, so no reader ever
+    sees a partial or missing image. Raises ``OSError``."""
     if source == target:
         return
-    tmp = temp_path(target, hidden=True)
     try:
-        os.link(source, tmp)
+        os.link(source, target)
+        return
+    except FileExistsError:
+        pass
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+        if exc.errno not in _NO_LINKS:
             raise
         publish_file(source.read_bytes(), target)
         return
+    tmp = temp_path(target, hidden=True)
+    os.link(source, tmp)
     try:
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_NO_LINKS = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP)  # copy instead
 
 
 def copy_outcome(typeset: Typeset, source: Path, target: Path) -> ItemOutcome:

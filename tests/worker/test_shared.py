@@ -138,3 +138,17 @@ def test_a_run_of_two_workers_shares_images_across_papers_and_removes_its_store(
     # workers met it at the same time; every other copy is shared
     assert (16 - 4 <= len(shared) <= 16 - 2) if share else not shared
     assert not (tmp_path / "o" / SHARE_ROOT).exists()
+
+
+def test_place_copy_links_a_new_image_in_place_and_replaces_an_old_one_whole(tmp_path: Path) -> None:
+    from asyncrender.worker.shared import place_copy
+
+    source = tmp_path / "first.png"
+    source.write_bytes(TINY_PNG)
+    new, old = tmp_path / "new.png", tmp_path / "old.png"
+    old.write_bytes(b"an earlier run's image")
+    place_copy(source, new)
+    place_copy(source, old)
+    for target in (new, old):
+        assert os.path.samefile(target, source) and target.read_bytes() == TINY_PNG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.png", "new.png", "old.png"]  # no temp left
