@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import anyio.to_thread
+
 from asyncrender.model import FileOutcome, ImageRecord, InputFingerprint, RenderJob
 
 
@@ -23,13 +25,18 @@ class NullRunner:
         return self._workers
 
     async def run(self, job: RenderJob) -> list[FileOutcome]:
-        return [_outcome(job, listed.key, listed.path) for listed in job.files]
+        # Off the event loop, as a real runner's work is (in its worker processes).
+        return await anyio.to_thread.run_sync(_outcomes, job)
 
     async def aclose(self) -> None:
         return None
 
     def terminate(self) -> None:
         return None
+
+
+def _outcomes(job: RenderJob) -> list[FileOutcome]:
+    return [_outcome(job, listed.key, listed.path) for listed in job.files]
 
 
 def _outcome(job: RenderJob, key: str, path: str) -> FileOutcome:

@@ -42,3 +42,18 @@ def test_write_atomic_leaves_only_the_final_file(tmp_path: Path) -> None:
     write_atomic(tmp_path / "a.png", b"png", hidden=True)
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"png"
+
+
+def test_a_forked_child_draws_other_temp_names_than_its_parent(tmp_path: Path) -> None:
+    """Without a new seed after fork, parent and child would draw the same names (and collide)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next temp name, then out
+        os.write(write_end, temp_path(tmp_path / "a.png").name.encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    mine = temp_path(tmp_path / "a.png").name
+    assert child.rsplit(".", 2)[-2] != mine.rsplit(".", 2)[-2]
