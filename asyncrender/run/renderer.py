@@ -296,8 +296,9 @@ class AsyncRenderer:
         if done:
             await results.send(done)
         share_dir = str(self._share_dir) if self._share_dir is not None else None
+        assert self._runner is not None
         for packed in pack_jobs(to_render, slots=slots, files_per_job=run.files_per_job,
-                                bytes_per_job=run.bytes_per_job):
+                                bytes_per_job=run.bytes_per_job, workers=self._runner.workers):
             job = RenderJob(tuple(listed for listed, _ in packed), self._settings, str(self.output_dir), share_dir)
             await jobs.send(_PendingJob(job, {listed.key: entry for listed, entry in packed}))
 
