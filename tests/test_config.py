@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncrender.config import Config, ConfigError, RenderSettings, load_config, parse_config
+from asyncrender.config import Config, ConfigError, RenderSettings, RunSettings, load_config, parse_config
 from tests.support.cli import cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -104,3 +104,9 @@ def test_the_cli_refuses_bad_settings_in_one_line_and_writes_nothing(tmp_path: P
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "list.txt"]
+
+
+def test_io_thread_count_defaults() -> None:
+    assert RunSettings().io_thread_count == 2
+    assert RunSettings(fsync=True).io_thread_count == 16
+    assert RunSettings(io_threads=5, fsync=True).io_thread_count == 5

@@ -116,6 +116,7 @@ class AsyncRenderer:
         # twice (listed twice) may have been read before the other copy's write (see _register).
         self._in_flight: dict[str, int] = {}
         self.summary: Summary | None = None
+        self._io_limiter: anyio.CapacityLimiter | None = None  # made in the event loop: _io_threads
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -167,6 +168,13 @@ class AsyncRenderer:
             shutil.rmtree(self._share_dir, ignore_errors=True)
             with contextlib.suppress(OSError):  # another run's store may still be there
                 self._share_dir.parent.rmdir()
+
+    def _io_threads(self) -> anyio.CapacityLimiter:
+        """The threads the per-file cache work runs in (prepare, entry writes): a few of its own
+        (``run.io_thread_count``), not anyio's default 40, which fight over the GIL."""
+        if self._io_limiter is None:
+            self._io_limiter = anyio.CapacityLimiter(self.config.run.io_thread_count)
+        return self._io_limiter
 
     def _make_runner(self) -> JobRunner:
         run = self.config.run
@@ -284,7 +292,7 @@ class AsyncRenderer:
         run = self.config.run
         assert self._settings is not None
         self._register(files)
-        to_render, skipped = await anyio.to_thread.run_sync(self._prepare, files)
+        to_render, skipped = await anyio.to_thread.run_sync(self._prepare, files, limiter=self._io_threads())
         self._unregister(result.key for result in skipped)
         by_key = {listed.key: listed for listed in files}
         done: list[FileResult] = []
@@ -385,7 +393,8 @@ class AsyncRenderer:
         keys = [key for key, _, _ in batch]
         replaced = [pending.replaced[key] for key in keys] if all(k in pending.replaced for k in keys) else None
         delta = SummaryBuilder()
-        written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta, replaced)
+        written = await anyio.to_thread.run_sync(self.cache.save_entries, batch, delta, replaced,
+                                                 limiter=self._io_threads())
         self._delta.merge(delta)
         done: list[FileResult] = []
         for (key, entry, _), error in zip(batch, written, strict=True):

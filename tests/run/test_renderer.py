@@ -142,3 +142,44 @@ def test_a_jobs_results_come_one_file_at_a_time_and_break_stops(tmp_path: Path) 
     taken, counted = anyio.run(main, None)
     assert sorted(r.key for r in taken) == sorted(str(p) for p in paths) and counted == 64
     assert all(isinstance(r, FileResult) and r.images == 1 for r in taken)
+
+
+@pytest.mark.parametrize("io_threads", [1, 3])
+def test_entry_writes_use_at_most_io_threads_threads(tmp_path: Path, io_threads: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-file cache work runs in the run's own few threads, however many jobs are in flight."""
+    import threading
+    import time
+
+    from asyncrender.cache.manager import DistributedCacheManager
+    from benchmarks.null_runner import NullRunner
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    paths = []
+    for k in range(48):
+        (folder / f"p{k}_extracted.json").write_text(json.dumps({"paper_id": f"p{k}", "items": ["x"]}))
+        paths.append(folder / f"p{k}_extracted.json")
+    lock, busy, most = threading.Lock(), [0], [0]
+    save = DistributedCacheManager.save_entries
+
+    def slow_save(self: DistributedCacheManager, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.02)  # long enough for every job in flight to be waiting here at once
+        try:
+            return save(self, *args, **kwargs)
+        finally:
+            with lock:
+                busy[0] -= 1
+
+    monkeypatch.setattr(DistributedCacheManager, "save_entries", slow_save)
+
+    async def main() -> int:
+        async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", 4, runner=NullRunner(4),
+                                 config=mathtext(files_per_job=1, io_threads=io_threads)) as r:
+            return len([result async for result in r.render(paths)])
+
+    assert anyio.run(main) == 48
+    assert most[0] == io_threads  # 8 jobs in flight; never more than io_threads writing at once
