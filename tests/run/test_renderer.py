@@ -29,6 +29,15 @@ def run_render(paths: list[Path], cache: Path, out: Path, config: Config, **kwar
     return anyio.run(main)
 
 
+def one_item_papers(folder: Path, count: int) -> list[Path]:
+    """``count`` papers of one item each in ``folder``; their paths."""
+    folder.mkdir()
+    paths = [folder / f"p{k}_extracted.json" for k in range(count)]
+    for k, path in enumerate(paths):
+        path.write_text(json.dumps({"paper_id": f"p{k}", "items": ["x"]}))
+    return paths
+
+
 def entry_mtimes(cache: Path) -> dict[str, int]:
     folder = cache / "file_caches"
     return {name: os.stat(folder / name).st_mtime_ns for name in os.listdir(folder)}
@@ -120,12 +129,7 @@ def test_a_jobs_results_come_one_file_at_a_time_and_break_stops(tmp_path: Path) 
     ``FileResult`` per file, and breaking out after a few leaves the rest of the job unreported."""
     from benchmarks.null_runner import NullRunner
 
-    folder = tmp_path / "papers"
-    folder.mkdir()
-    paths = []
-    for k in range(64):
-        (folder / f"p{k}_extracted.json").write_text(json.dumps({"paper_id": f"p{k}", "items": ["x"]}))
-        paths.append(folder / f"p{k}_extracted.json")
+    paths = one_item_papers(tmp_path / "papers", 64)
 
     async def main(stop: int | None) -> tuple[list[FileResult], int]:
         async with AsyncRenderer(tmp_path / "cache", tmp_path / "out", 1, runner=NullRunner(1),
@@ -154,12 +158,7 @@ def test_entry_writes_use_at_most_io_threads_threads(tmp_path: Path, io_threads:
     from asyncrender.cache.manager import DistributedCacheManager
     from benchmarks.null_runner import NullRunner
 
-    folder = tmp_path / "papers"
-    folder.mkdir()
-    paths = []
-    for k in range(48):
-        (folder / f"p{k}_extracted.json").write_text(json.dumps({"paper_id": f"p{k}", "items": ["x"]}))
-        paths.append(folder / f"p{k}_extracted.json")
+    paths = one_item_papers(tmp_path / "papers", 48)
     lock, busy, most = threading.Lock(), [0], [0]
     save = DistributedCacheManager.save_entries
 
