@@ -189,7 +189,7 @@ class RunSettings:
     def io_thread_count(self) -> int:
         """``io_threads``, or by default 2, or with ``fsync`` 16 (syncs wait on the disk, not on
         Python). More threads than that hand Python's GIL back and forth on every small file
-        system call: 2 write 20,000 entries on tmpfs 1.3x faster than 40 (BENCHMARKS.md 8)."""
+        system call: 2 write 20,000 entries on tmpfs 1.19x faster than 40 (BENCHMARKS.md 8)."""
         return self.io_threads or (16 if self.fsync else 2)
 
 

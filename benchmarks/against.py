@@ -1,4 +1,5 @@
-"""End to end, this checkout against another: ``python -m benchmarks.against DIR [--jobs N] [--pairs K]``.
+"""This checkout against another, in pairs: ``python -m benchmarks.against DIR [--jobs N] [--pairs K]``,
+or the orchestrator alone with ``--orchestrator``.
 
 DIR is another source tree of asyncrender (``git archive <commit> | tar -x -C DIR``, then
 ``python -m compileall -q DIR/asyncrender``). Each pair renders the shared corpus five times over
@@ -6,11 +7,17 @@ DIR is another source tree of asyncrender (``git archive <commit> | tar -x -C DI
 and output in ``/dev/shm`` (so that the disk's file creation cost is not measured), with
 ``python -m asyncrender render -j N`` on N cores: this tree, then DIR (``PYTHONPATH`` picks the
 tree). Prints each pair and the median of the ratios. Needs TeX and ``../shared/corpus``.
+
+``--orchestrator``: each side runs ``benchmarks.common.render_listing`` with the no-work runner
+(``benchmarks.null_runner``, this tree's) over 20,000 one-item files on tmpfs in a process of its
+own whose ``asyncrender`` is that side's: once to fill the cache, once more (timed: files/s), then
+``--resume`` (timed). Prints each pair and the medians of both ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -38,12 +45,58 @@ def _render(tree: Path, work: Path, listing: Path, jobs: int, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+# One side of --orchestrator, run as ``python -c`` with PYTHONPATH = that side's tree: asyncrender
+# is imported from there first; this tree's benchmarks come after (their asyncrender imports then
+# find the package already loaded, and its submodules in its own folder).
+_ORCHESTRATOR_SIDE = """
+import functools, json, shutil, sys, tempfile
+from pathlib import Path
+import anyio, asyncrender
+sys.path.insert(0, {root!r})
+from benchmarks.common import render_listing, write_extracted_corpus
+work = Path(tempfile.mkdtemp(dir="/dev/shm"))
+try:
+    listing = write_extracted_corpus(work / "in", 20_000, 1, ["x"])
+    run = functools.partial(render_listing, listing, work / "cache", work / "out", 2, null=True)
+    anyio.run(run)
+    second = anyio.run(run)
+    resume = anyio.run(functools.partial(run, resume=True))
+    print(json.dumps([second["files"] / second["seconds"], resume["skipped"] / resume["seconds"]]))
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+"""
+
+
+def _orchestrator(tree: Path) -> tuple[float, float]:
+    """(second run, --resume) files/s of the orchestrator alone, with ``tree``'s asyncrender."""
+    out = subprocess.run([sys.executable, "-c", _ORCHESTRATOR_SIDE.format(root=str(ROOT))], check=True,
+                         env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
+                         cwd=tempfile.gettempdir())  # not a checkout: "-c" puts the cwd first on sys.path
+    second, resume = json.loads(out.stdout.splitlines()[-1])
+    return float(second), float(resume)
+
+
+def _compare_orchestrators(against: Path, pairs: int) -> None:
+    runs, resumes = [], []
+    for k in range(pairs):
+        (a, a_resume), (b, b_resume) = _orchestrator(ROOT), _orchestrator(against)
+        runs.append(a / b)
+        resumes.append(a_resume / b_resume)
+        print(f"pair {k + 1}: second run {a:,.0f} vs {b:,.0f} files/s; --resume {a_resume:,.0f} vs "
+              f"{b_resume:,.0f}", flush=True)
+    print(f"median ratios: second run {statistics.median(runs):.3f}, --resume {statistics.median(resumes):.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("against", type=Path, help="the other source tree")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--pairs", type=int, default=4)
+    ap.add_argument("--orchestrator", action="store_true", help="the orchestrator alone (no TeX)")
     args = ap.parse_args()
+    if args.orchestrator:
+        _compare_orchestrators(args.against, args.pairs)
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.jobs]))
     work = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
