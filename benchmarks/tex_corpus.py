@@ -28,7 +28,7 @@ from pathlib import Path
 from asyncrender.config import RenderSettings
 from asyncrender.render import latex as latex_backend
 from asyncrender.render.base import RenderItem
-from benchmarks.common import Section
+from benchmarks.common import Section, remove_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / ".." / "shared" / "corpus" / "arxiv_formulas.lst"
@@ -106,7 +106,7 @@ def bare_loop(formulas: Sequence[str], batch: int, fmt: Path | None, where: str 
             _latex_dvipng(work, formulas[start : start + batch], fmt)
         return len(formulas) / (time.perf_counter() - t)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def backend(formulas: Sequence[str], settings: RenderSettings) -> tuple[float, int]:
@@ -169,7 +169,7 @@ def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = T
         elapsed = time.perf_counter() - t
         return repeat * len(formulas) / elapsed if rc == 0 else None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def measure(sample_size: int, quick: bool) -> tuple[list[tuple[str, float | None]], int]:
