@@ -61,8 +61,11 @@ def publish_file(data: bytes, out_path: Path) -> None:
     """Write an image (or a format file) atomically, creating its folder. Its temp name starts
     with ``.`` so it never looks like an image; a killed worker's leftover is removed when that
     paper is rendered again (``tempfiles.remove_orphans``)."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out_path, data, hidden=True)
+    try:
+        write_atomic(out_path, data, hidden=True)
+    except FileNotFoundError:  # the folder's first file: make it (not before every write: a syscall each)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out_path, data, hidden=True)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
