@@ -17,6 +17,9 @@ figure quoted is the median of the pairs' ratios. The rows:
    (the disk's file creation rate bounds the former); and with the benchmark-only backend that
    draws a 1x1 PNG in two worker processes (the pool's round trips included);
 6. ``--resume`` over the fully cached list: files/s.
+
+Some rows alone: ``python -m benchmarks.perf --rows 2,3 [--pairs 5]`` (1 includes 1b and 1c, 5
+includes 6).
 """
 
 from __future__ import annotations
@@ -127,23 +130,37 @@ def _time_to_first_job(work: Path, repeat: int) -> tuple[float, float]:
     return statistics.median(firsts), statistics.median(wholes)
 
 
-def run(work: Path, quick: bool) -> Section:
-    with removals_held():  # no run pays for the file deletions of the one before it (common.removals_held)
-        return _run(work, quick)
+ROWS = ("1", "2", "3", "4", "5")  # 1 includes 1b and 1c; 5 includes 6 (one set of runs)
 
 
-def _run(work: Path, quick: bool) -> Section:
+def run(work: Path, quick: bool, rows: Sequence[str] = ROWS, pairs: int | None = None) -> Section:
+    """The section, or the ``rows`` asked for; ``pairs`` A/B pairs a row (default 3, 2 quick)."""
     s = Section("Performance (issue 15): paired medians")
-    pairs = 2 if quick else 3
+    with removals_held():  # no run pays for the file deletions of the one before it (common.removals_held)
+        if set(rows) & {"1", "2", "3"}:
+            _tex_rows(s, rows, pairs or (2 if quick else 3), quick)
+        if "4" in rows:
+            _startup_row(s, work)
+        if "5" in rows:
+            _orchestrator_rows(s, work, quick)
+    _cores(os.cpu_count() or 1)
+    return s
+
+
+def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
+    """Rows 1-3: asyncrender end to end against the bare loop, and -j 2 against -j 1."""
+    if not (tex_corpus.CORPUS.exists() and latex_backend.tex_available()):
+        s.lines += [f"Rows 1-3 skipped: they need TeX and the shared corpus at {tex_corpus.CORPUS}.", ""]
+        return
     _cores(1)
-    if tex_corpus.CORPUS.exists() and latex_backend.tex_available():
-        formulas = tex_corpus.load_corpus()
-        good = _good(formulas)
-        fmt_dir = Path(tempfile.mkdtemp())
-        try:
-            fmt = tex_corpus.build_format(fmt_dir)
-            repeat = 2 if quick else 5
-            n = repeat * len(formulas)
+    formulas = tex_corpus.load_corpus()
+    good = _good(formulas)
+    fmt_dir = Path(tempfile.mkdtemp())
+    try:
+        fmt = tex_corpus.build_format(fmt_dir)
+        repeat = 2 if quick else 5
+        n = repeat * len(formulas)
+        if "1" in rows:
             ratio1, runs1 = paired(_cli(formulas, 1, repeat), _bare(good * repeat, fmt), pairs)
             s.lines += [f"**1. End to end `-j 1` vs the bare batch-500 loop**, {n:,} formulas in {30 * repeat} "
                         f"papers, one core (the loop on the {len(good) * repeat:,} that compile), formulas/s:", "",
@@ -159,18 +176,20 @@ def _run(work: Path, quick: bool) -> Section:
             if os.path.isdir("/dev/shm"):
                 ratio1m, runs1m = paired(_cli(formulas, 1, repeat, share=False, where="/dev/shm"),
                                          _bare(good * repeat, fmt, "/dev/shm"), pairs)
-                s.lines += ["**1c. 1b with both in memory** (`/dev/shm`): the work disk here takes 0.2-0.7 ms to "
-                            "create a file, which asyncrender pays once per image while the bare loop overwrites "
-                            "its 500 files of the last batch; in memory neither pays it, formulas/s:", "",
+                s.lines += ["**1c. 1b with both in memory** (`/dev/shm`): asyncrender creates a file per image "
+                            "where the bare loop overwrites the 500 files of its last batch; in memory a create "
+                            "costs next to nothing, formulas/s:", "",
                             *_table(("asyncrender -j 1, no sharing", "bare loop"), runs1m),
                             f"Median ratio: **{ratio1m:.2f}x**.", ""]
                 s.headlines["end to end -j 1 / bare loop, no sharing, in memory"] = f"{ratio1m:.2f}x"
+        if "2" in rows:
             ratio2, runs2 = paired(_cli(formulas, 2, repeat, share=False), _cli(formulas, 1, repeat, share=False),
                                    pairs)
             s.lines += [f"**2. `-j 2` vs `-j 1`**, the same {n:,} formulas, two cores vs one, every copy typeset "
                         "(sharing would make the two do different work), formulas/s:", "",
                         *_table(("-j 2", "-j 1"), runs2), f"Median ratio: **{ratio2:.2f}x** (aim ≥ 1.9x).", ""]
             s.headlines["-j 2 / -j 1"] = f"{ratio2:.2f}x"
+        if "3" in rows:
             distinct = [f for f in formulas if f.strip()][: n // 3]
             tripled = [distinct[(k * 7919) % len(distinct)] for k in range(3 * len(distinct))]  # 3 copies each
             tripled_good = [f for f in tripled if f in set(good)]
@@ -180,10 +199,11 @@ def _run(work: Path, quick: bool) -> Section:
                         *_table(("asyncrender -j 1", "bare loop"), runs3),
                         f"Median ratio: **{ratio3:.2f}x** (aim ≥ 2.0x).", ""]
             s.headlines["3x repeated corpus: -j 1 / bare loop"] = f"{ratio3:.2f}x"
-        finally:
-            shutil.rmtree(fmt_dir, ignore_errors=True)
-    else:
-        s.lines += [f"Rows 1-3 skipped: they need TeX and the shared corpus at {tex_corpus.CORPUS}.", ""]
+    finally:
+        shutil.rmtree(fmt_dir, ignore_errors=True)
+
+
+def _startup_row(s: Section, work: Path) -> None:
     _cores(2)
     help_s = _seconds([_console_script(), "--help"], 7)
     first_s, whole_s = _time_to_first_job(work, 7)
@@ -192,6 +212,11 @@ def _run(work: Path, quick: bool) -> Section:
                 f"whole one-formula run, image drawn, **{whole_s:.3f} s**.", ""]
     s.headlines["asyncrender --help"] = f"{help_s:.3f} s"
     s.headlines["time to first job"] = f"{first_s:.3f} s"
+
+
+def _orchestrator_rows(s: Section, work: Path, quick: bool) -> None:
+    """Rows 5 and 6: the orchestrator alone, and --resume, on the work disk and on tmpfs."""
+    _cores(2)
     n_files = 5_000 if quick else 20_000
     listing = write_extracted_corpus(work / "orch", n_files, 1, ["x"])
     places = [("work disk", work)] + ([("tmpfs", Path(tempfile.mkdtemp(dir="/dev/shm")))]
@@ -219,10 +244,20 @@ def _run(work: Path, quick: bool) -> Section:
         + " (aim ≥ 30,000; the memory section measures it at 100,000 files)."]
     s.headlines["orchestrator alone"] = f"{rate5:,.0f} files/s"
     s.headlines["resume"] = f"{rate6:,.0f} files/s"
-    _cores(os.cpu_count() or 1)
-    return s
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rows", default=",".join(ROWS), help="rows to run, e.g. 2,3 (default: all)")
+    ap.add_argument("--pairs", type=int, help="A/B pairs a row (default 3, 2 with --quick)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        section = run(Path(tmp), args.quick, args.rows.split(","), args.pairs)
+        print("\n".join(section.lines))
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as tmp:
-        print("\n".join(run(Path(tmp), "--quick" in sys.argv).lines))
+    main()
