@@ -76,7 +76,7 @@ that is the cwd and is removed afterwards, ``SOURCE_DATE_EPOCH=0``/``FORCE_SOURC
 ``\\time``, ``\\today``), dvipng with ``--nogs`` (no Ghostscript for PostScript specials).
 
 The preamble (with the harness) is precompiled into a format with mylatexformat once per
-(preamble, font size, TeX version) and kept in ``format_cache_dir()``; if that fails, or with
+(preamble, font size, TeX version) and kept, uncompressed, in ``format_cache_dir()``; if that fails, or with
 ``LatexBackend(use_format=False)``, runs load the preamble themselves. ``LatexBackend.counts``
 counts the latex and dvipng processes it started.
 
@@ -364,7 +364,7 @@ def _format_for(settings: RenderSettings) -> Path | None:
     Built once and kept on disk, keyed by the preamble, the font size and TeX's version, so a new
     worker or a new run finds it ready; written by rename, so concurrent builders never clash.
     """
-    key = f"{format_key(settings)}-{hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]}"
+    key = f"{format_key(settings)}-{hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]}-raw"
     if key in _formats:
         return _formats[key]
     target = format_cache_dir() / f"{key}.fmt"
@@ -402,6 +402,21 @@ def _format_error(terminal: str, tex_log: TexLog, rc: int) -> str:
     return f"latex exited with {rc} before the first item"
 
 
+def _uncompressed(fmt: bytes) -> bytes:
+    """A format as TeX dumped it (gzip) made plain. TeX reads formats through zlib's ``gzread``,
+    which takes a plain file as it is, and inflating the 18 MB costs every TeX run 50 ms of the
+    80 ms it takes to load the format (``benchmarks.harness_cost``); the disk keeps 18 MB, not 6.5."""
+    import gzip  # here: a worker builds a format once, if ever
+    import zlib
+
+    if not fmt.startswith(b"\x1f\x8b"):
+        return fmt
+    try:
+        return gzip.decompress(fmt)
+    except (OSError, EOFError, zlib.error):  # not what TeX wrote after all: leave it to TeX
+        return fmt
+
+
 def _build_format(settings: RenderSettings, target: Path) -> Path | None:
     work = Path(tempfile.mkdtemp(prefix=scratch_prefix("ini")))
     try:
@@ -413,14 +428,14 @@ def _build_format(settings: RenderSettings, target: Path) -> Path | None:
         fmt = work / "arfmt.fmt"
         if rc != 0 or not fmt.exists() or "\n! " in (work / "arfmt.log").read_text("latin-1"):
             return None
+        data = _uncompressed(fmt.read_bytes())
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            publish_file(fmt.read_bytes(), target)
+            publish_file(data, target)
         except OSError:  # no writable cache folder: keep this process's copy
             private = Path(tempfile.mkdtemp(prefix="asyncrender-fmt-"))
             atexit.register(shutil.rmtree, private, True)
             target = private / target.name
-            shutil.move(fmt, target)
+            publish_file(data, target)
         return target
     except OSError:
         return None
