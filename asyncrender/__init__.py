@@ -14,8 +14,9 @@ name) take or return is importable from here. ``docs/architecture.md`` maps the 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncrender.lazy import exports
 
 if TYPE_CHECKING:  # the names, for type checkers and readers; at run time they load on first use
     from asyncrender.cache.claims import Held, Holder
@@ -91,13 +92,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'asyncrender' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,9 @@ the rest of a run's code is imported.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncrender.lazy import exports
 
 if TYPE_CHECKING:
     from asyncrender.executors.base import JobRunner
@@ -17,11 +18,7 @@ if TYPE_CHECKING:
 _EXPORTS = {"JobRunner": "asyncrender.executors.base", "LocalPoolRunner": "asyncrender.executors.local_pool"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'asyncrender.executors' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 __all__ = ["JobRunner", "LocalPoolRunner"]

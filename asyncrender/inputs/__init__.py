@@ -6,8 +6,9 @@ brings asyncio and aiofiles, which a worker process would import for nothing.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from asyncrender.lazy import exports
 
 if TYPE_CHECKING:
     from asyncrender.inputs.extracted import Paper, PaperItem, parse_extracted, read_extracted
@@ -26,11 +27,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'asyncrender.inputs' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 __all__ = ["InputError", "Paper", "PaperItem", "count_listed", "listed_file", "parse_extracted",

@@ -1,0 +1,35 @@
+"""Names loaded on first use: what a package's import costs, and what a worker never imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from asyncrender.lazy import exports
+
+
+def test_a_name_loads_on_first_use_and_stays() -> None:
+    package = types.ModuleType("lazy_probe")
+    sys.modules["lazy_probe"] = package
+    try:
+        setattr(package, "__getattr__", exports("lazy_probe", {"dedent": "textwrap"}))  # noqa: B010
+        assert "dedent" not in vars(package)
+        import textwrap
+
+        assert package.dedent is textwrap.dedent
+        assert vars(package)["dedent"] is textwrap.dedent  # the next use is a plain attribute
+        with pytest.raises(AttributeError, match="'lazy_probe' has no attribute 'indent'"):
+            _ = package.indent
+    finally:
+        del sys.modules["lazy_probe"]
+
+
+def test_a_worker_imports_neither_asyncio_nor_the_orchestrator() -> None:
+    code = ("import sys, asyncrender.worker.process, asyncrender.render.latex\n"
+            "print(sorted(m for m in ('asyncio', 'aiofiles', 'anyio', 'asyncrender.run.renderer', "
+            "'asyncrender.inputs.filelist') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
