@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,18 @@ def test_a_worker_imports_neither_asyncio_nor_the_orchestrator() -> None:
             "'asyncrender.inputs.filelist') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_run_orchestrator_never_imports_the_latex_backend(tmp_path: Path) -> None:
+    """It needs TeX's versions (the fingerprint) and whether TeX is there, not the backend: the
+    backend's modules are the workers' (they cost a run's start ~25 ms)."""
+    (tmp_path / "a.json").write_text('{"paper_id": "a", "items": [{"id": "1", "type": "display", "latex": "x"}]}')
+    (tmp_path / "list.txt").write_text("a.json\n")
+    code = ("import sys, atexit\n"
+            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith("
+            "('asyncrender.render.latex', 'asyncrender.render.texlog', 'asyncrender.worker.process')))))\n"
+            "sys.argv = ['asyncrender', 'render', 'list.txt', '-c', 'c', '-o', 'o', '-j', '1', '--quiet']\n"
+            "from asyncrender.cli import main\nmain()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import logging
-import shutil
 
 from asyncrender.render.base import Backend
+from asyncrender.render.tools import tex_available, tex_versions
 
 log = logging.getLogger("asyncrender")
-
-
-def tex_available() -> bool:
-    try:
-        from asyncrender.render.latex import tex_available as check
-    except ImportError:
-        return bool(shutil.which("latex") and shutil.which("dvipng"))
-    return check()
 
 
 def resolve_renderer(requested: str) -> str:
@@ -40,3 +32,9 @@ def get_backend(name: str) -> Backend:
         backend = LatexBackend()
         return backend
     raise ValueError(f"unknown renderer {name!r}")
+
+
+def backend_version(name: str) -> str:
+    """A backend's version, for the config fingerprint; for ``latex`` without importing the
+    backend (the orchestrator never typesets: its start-up stays short)."""
+    return tex_versions() if name == "latex" else get_backend(name).version()

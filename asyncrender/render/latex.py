@@ -88,7 +88,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import logging
 import math
@@ -119,7 +118,8 @@ from asyncrender.render.texsource import (
     format_key,
     preamble_source,
 )
-from asyncrender.render.tools import format_cache_dir, tex_file, tool_version
+from asyncrender.render.tools import format_cache_dir, tex_versions
+from asyncrender.render.tools import tex_available as tex_available  # where callers look for it
 
 logger = logging.getLogger("asyncrender")
 
@@ -172,12 +172,6 @@ def line_too_long(latex: str) -> str | None:
     if size <= MAX_LINE_BYTES:
         return None
     return f"line {longest + 1} is {size} bytes long, over TeX's line limit here ({MAX_LINE_BYTES} bytes)"
-
-
-@functools.cache
-def tex_available() -> bool:
-    """latex and dvipng on PATH, and preview.sty found by kpsewhich."""
-    return bool(shutil.which("latex") and shutil.which("dvipng") and tex_file("preview.sty"))
 
 
 def _sandbox_env(workdir: Path) -> dict[str, str]:
@@ -364,7 +358,7 @@ def _format_for(settings: RenderSettings) -> Path | None:
     Built once and kept on disk, keyed by the preamble, the font size and TeX's version, so a new
     worker or a new run finds it ready; written by rename, so concurrent builders never clash.
     """
-    key = f"{format_key(settings)}-{hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]}-raw"
+    key = f"{format_key(settings)}-{hashlib.sha256(tex_versions().encode()).hexdigest()[:8]}-raw"
     if key in _formats:
         return _formats[key]
     target = format_cache_dir() / f"{key}.fmt"
@@ -685,11 +679,6 @@ def _pad(data: bytes, padding: int, background: str) -> bytes:
     return buf.getvalue()
 
 
-@functools.cache
-def _tool_versions() -> str:
-    return "; ".join(tool_version(tool) for tool in ("latex", "dvipng"))
-
-
 @dataclass
 class LatexBackend:
     """The latex backend. ``use_format=False`` loads the preamble in every run instead of using a
@@ -701,7 +690,7 @@ class LatexBackend:
 
     def version(self) -> str:
         """latex's and dvipng's version lines (cached)."""
-        return _tool_versions()
+        return tex_versions()
 
     def render(self, items: Sequence[RenderItem], settings: RenderSettings) -> list[ItemOutcome]:
         outcomes: list[ItemOutcome | None] = [None] * len(items)

@@ -13,6 +13,7 @@ trusted while that file is still there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -110,3 +111,15 @@ def _remember(identity: str, line: str) -> None:
         folder = format_cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / VERSIONS_FILE, json.dumps(kept, indent=1).encode())
+
+
+@functools.cache
+def tex_available() -> bool:
+    """latex and dvipng on PATH, and preview.sty found by kpsewhich."""
+    return bool(shutil.which("latex") and shutil.which("dvipng") and tex_file("preview.sty"))
+
+
+@functools.cache
+def tex_versions() -> str:
+    """The latex backend's version: latex's and dvipng's version lines."""
+    return "; ".join(tool_version(tool) for tool in ("latex", "dvipng"))

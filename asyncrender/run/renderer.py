@@ -41,7 +41,7 @@ from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import listed_file
 from asyncrender.lifetime import scratch_root, sweep_scratch
 from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
-from asyncrender.render import get_backend, resolve_renderer
+from asyncrender.render import backend_version, resolve_renderer
 from asyncrender.run.gate import ResumeGate
 from asyncrender.run.packing import pack_jobs
 from asyncrender.run.results import FileResult, RunStats
@@ -142,7 +142,7 @@ class AsyncRenderer:
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
         await anyio.to_thread.run_sync(sweep_scratch, (scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()))
         renderer = await anyio.to_thread.run_sync(resolve_renderer, self.config.render.renderer)
-        version = await anyio.to_thread.run_sync(lambda: get_backend(renderer).version())
+        version = await anyio.to_thread.run_sync(backend_version, renderer)
         self._settings = RenderSettings(**{**self.config.render.__dict__, "renderer": renderer})
         self._config_fp = config_fingerprint(self.config.render, renderer, version)
         self._gate = ResumeGate(self._cache, config_fp=self._config_fp.get("fingerprint", ""),
