@@ -5,9 +5,10 @@ figure quoted is the median of the pairs' ratios. The rows:
 
 1. end to end ``asyncrender render -j 1`` against the bare batch-500 loop (latex + dvipng once per
    500 formulas, preamble precompiled, nothing else), 6,000 corpus formulas in 150 papers, one core;
-2. ``-j 2`` against ``-j 1`` on the same 6,000, on two cores (and, in full mode, on 24,000);
-3. a corpus where each formula occurs three times (2,000 distinct in 150 papers): end to end
-   ``-j 1`` against the bare loop typesetting all 6,000;
+2. ``-j 2`` against ``-j 1`` on the same 6,000, on two cores (and, in full mode, on 24,000 in memory,
+   after row 3);
+3. a corpus where each formula occurs three times (the corpus's 1,197 formulas, 3,591 items in 90
+   papers): end to end ``-j 1`` against the bare loop typesetting every copy;
 4. start-up: ``asyncrender --help``, a run's time to its first job (from launch to the run log's
    ``run_start``, which is written as the first job is sent; the workers start meanwhile), and a
    whole one-formula run;
@@ -189,14 +190,6 @@ def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
                         "(sharing would make the two do different work), formulas/s:", "",
                         *_table(("-j 2", "-j 1"), runs2), f"Median ratio: **{ratio2:.2f}x** (aim ≥ 1.9x).", ""]
             s.headlines["-j 2 / -j 1"] = f"{ratio2:.2f}x"
-            if not quick:  # a longer run: what is left when the start-up weighs less
-                long_n = 20 * len(formulas)
-                ratio2b, runs2b = paired(_cli(formulas, 2, 20, share=False), _cli(formulas, 1, 20, share=False),
-                                         pairs)
-                s.lines += [f"**2b. The same on {long_n:,} formulas** (the corpus 20 times, 600 papers): the start-up "
-                            "(about 0.2 s before the first job) and the run's end weigh less, formulas/s:", "",
-                            *_table(("-j 2", "-j 1"), runs2b), f"Median ratio: **{ratio2b:.2f}x**.", ""]
-                s.headlines[f"-j 2 / -j 1, {long_n:,} formulas"] = f"{ratio2b:.2f}x"
         if "3" in rows:
             distinct = [f for f in formulas if f.strip()][: n // 3]
             tripled = [distinct[(k * 7919) % len(distinct)] for k in range(3 * len(distinct))]  # 3 copies each
@@ -207,6 +200,17 @@ def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
                         *_table(("asyncrender -j 1", "bare loop"), runs3),
                         f"Median ratio: **{ratio3:.2f}x** (aim ≥ 2.0x).", ""]
             s.headlines["3x repeated corpus: -j 1 / bare loop"] = f"{ratio3:.2f}x"
+        if "2" in rows and not quick and os.path.isdir("/dev/shm"):
+            # A longer run, where the start-up weighs less; in memory (after row 3, which its
+            # 144,000 images written to the disk would disturb).
+            long_n = 20 * len(formulas)
+            ratio2b, runs2b = paired(_cli(formulas, 2, 20, share=False, where="/dev/shm"),
+                                     _cli(formulas, 1, 20, share=False, where="/dev/shm"), pairs)
+            s.lines += [f"**2b. `-j 2` vs `-j 1` on {long_n:,} formulas** (the corpus 20 times, 600 papers), in "
+                        "`/dev/shm`: the start-up (about 0.2 s before the first job) and the run's end weigh "
+                        "less, formulas/s:", "", *_table(("-j 2", "-j 1"), runs2b),
+                        f"Median ratio: **{ratio2b:.2f}x**.", ""]
+            s.headlines[f"-j 2 / -j 1, {long_n:,} formulas, in memory"] = f"{ratio2b:.2f}x"
     finally:
         shutil.rmtree(fmt_dir, ignore_errors=True)
 
