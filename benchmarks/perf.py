@@ -42,7 +42,14 @@ import anyio
 
 from asyncrender.render import latex as latex_backend
 from benchmarks import tex_corpus
-from benchmarks.common import Section, removals_held, remove_tree, render_listing, write_extracted_corpus
+from benchmarks.common import (
+    Section,
+    removals_held,
+    remove_tree,
+    render_listing,
+    settle_disk,
+    write_extracted_corpus,
+)
 
 Pair = tuple[float, float]
 
@@ -138,6 +145,9 @@ def run(work: Path, quick: bool, rows: Sequence[str] = ROWS, pairs: int | None =
     """The section, or the ``rows`` asked for; ``pairs`` A/B pairs a row (default 3, 2 quick)."""
     s = Section("Performance (issue 15): paired medians")
     with removals_held():  # no run pays for the file deletions of the one before it (common.removals_held)
+        waited = settle_disk(Path(tempfile.gettempdir()) / f"asyncrender-settle-{os.getpid()}")
+        s.lines += [f"(Waited {waited:.0f} s for the disk to settle before the first row: "
+                    "`benchmarks.common.settle_disk`.)", ""]
         if set(rows) & {"1", "2", "3"}:
             _tex_rows(s, rows, pairs or (2 if quick else 3), quick)
         if "4" in rows:
