@@ -111,8 +111,9 @@ def settle_disk(folder: Path, limit: float = 420.0, quiet_us: float = 60.0) -> f
 
 
 def remove_tree(folder: Path) -> None:
-    """Remove ``folder`` now, or at the end of the enclosing ``removals_held`` block."""
-    if _held is None:
+    """Remove ``folder`` now, or at the end of the enclosing ``removals_held`` block (a folder in
+    memory, ``/dev/shm``, now: tmpfs has no such trap, and memory is better given back)."""
+    if _held is None or Path("/dev/shm") in folder.parents:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         _held.append(folder)
