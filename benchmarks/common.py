@@ -69,7 +69,7 @@ def removals_held() -> Iterator[None]:
     """Postpone every ``remove_tree`` of the block to its end.
 
     Why: on this machine's file system (ext4 without a journal) creating a file costs about
-    0.6 ms instead of 20 us for a minute or more after a few thousand files were deleted nearby:
+    0.6 ms instead of 20 us for one to six minutes after a few thousand files were deleted nearby:
     ext4's inode allocator steps over every recently freed inode (``recently_deleted()`` in
     ``find_inode_bit``). A benchmark that deletes one run's thousands of images before the next run
     makes that run pay for it, while the bare TeX loop, which overwrites its files, never does.
