@@ -60,8 +60,8 @@ class LocalPoolRunner:
         try:
             for _ in range(self.workers):
                 self._pool.submit(_ready)
-        except RuntimeError:  # a broken pool (the first job finds it) or one already shut down
-            pass
+        except Exception:  # a broken or shut pool, a forkserver that failed: the first job meets it
+            pass  # again and reports it, where this thread's traceback would reach the user's terminal
         finally:
             started.set()
 
