@@ -29,7 +29,6 @@ def main() -> None:
     q = args.quick
     steps: list[tuple[str, Callable[[], list[Section]]]] = [
         ("tex", lambda: [tex_corpus.run(work, q)]),
-        ("perf", lambda: [perf.run(work, q)]),
         ("styles", lambda: [styles.run(work, q)]),
         ("writes", lambda: [cache_writes.run(work, q)]),
         ("end_to_end", lambda: [end_to_end.run(work, q)]),
@@ -37,6 +36,9 @@ def main() -> None:
         ("memory", lambda: _memory_and_resume(work, q)),
         ("migration", lambda: [migration.run(work, q)]),
         ("export", lambda: [export.run(work, q)]),
+        # Last: it removes its tens of thousands of files only when it ends, and for minutes after
+        # such a removal every file created on this disk costs far more (common.removals_held).
+        ("perf", lambda: [perf.run(work, q)]),
     ]
     sections: list[Section] = []
     try:
