@@ -13,10 +13,11 @@ import multiprocessing
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from asyncrender.cache.entry import encode_entry
 from asyncrender.cache.manager import DistributedCacheManager
+from asyncrender.model import CacheEntry
 from benchmarks.common import Section, formulas, ratio, sample_entry
 from benchmarks.legacy_model import LegacyJsonCache, LockTimeout
 
@@ -31,7 +32,7 @@ def _writer(design: str, target: str, index: int, start: Any, go: Any, budget: f
         manager = DistributedCacheManager(target, fsync=design.endswith("--fsync"))
 
         def write(key: str, entry: dict[str, Any], deadline: float) -> bool:
-            manager.save_file_cache(key, entry)
+            manager.save_file_cache(key, cast(CacheEntry, entry))
             return True
     elif design == "old single-file":
         legacy = LegacyJsonCache(Path(target) / "cache.json")
@@ -47,7 +48,7 @@ def _writer(design: str, target: str, index: int, start: Any, go: Any, budget: f
         dc = diskcache.Cache(target)
 
         def write(key: str, entry: dict[str, Any], deadline: float) -> bool:
-            dc.set(key, encode_entry(entry))
+            dc.set(key, encode_entry(cast(CacheEntry, entry)))
             return True
 
     go.wait()
@@ -67,7 +68,7 @@ def prefill(design: str, target: Path, n: int) -> None:
     if design.startswith("per-file"):
         manager = DistributedCacheManager(target)
         for key, _ in entries:
-            manager.save_file_cache(key, sample_entry(key, IMAGES_PER_ENTRY, pool))
+            manager.save_file_cache(key, cast(CacheEntry, sample_entry(key, IMAGES_PER_ENTRY, pool)))
     elif design == "old single-file":
         target.mkdir(parents=True, exist_ok=True)
         LegacyJsonCache(target / "cache.json").fill(
@@ -77,7 +78,7 @@ def prefill(design: str, target: Path, n: int) -> None:
 
         with diskcache.Cache(str(target)) as dc, dc.transact():
             for key, _ in entries:
-                dc.set(key, encode_entry(sample_entry(key, IMAGES_PER_ENTRY, pool)))
+                dc.set(key, encode_entry(cast(CacheEntry, sample_entry(key, IMAGES_PER_ENTRY, pool))))
 
 
 def measure(design: str, target: Path, writers: int, budget: float) -> float:

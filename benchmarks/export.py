@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from asyncrender.model import ImageRecord
 from benchmarks.common import Section, formulas, peak_rss_mib, run_child
 
 ITEMS_PER_FILE = 20
@@ -46,7 +47,7 @@ def build_cache(folder: Path, n_samples: int) -> Path:
     pool = formulas()
     cache = DistributedCacheManager(cache_dir)
     for f in range(-(-n_samples // ITEMS_PER_FILE)):
-        images = []
+        images: list[ImageRecord] = []
         for i in range(min(ITEMS_PER_FILE, n_samples - f * ITEMS_PER_FILE)):
             n = f * ITEMS_PER_FILE + i
             source = n // 2 if n % 10 == 9 else n  # one in ten repeats an earlier formula
@@ -85,9 +86,9 @@ def run(work: Path, quick: bool) -> Section:
         s.headlines[f"export {fmt}, {large:,} samples"] = (
             f"{figures[(fmt, large, False)]['seconds']:.0f} s, peak RSS "
             f"{figures[(fmt, large, False)]['rss_mib']:.0f} MiB (x{growth:.2f} of {small:,})")
-    dedup = figures[("parquet", large, True)]
+    deduped = figures[("parquet", large, True)]
     s.headlines[f"export parquet --dedup, {large:,} samples"] = (
-        f"{dedup['seconds']:.0f} s, peak RSS {dedup['rss_mib']:.0f} MiB")
+        f"{deduped['seconds']:.0f} s, peak RSS {deduped['rss_mib']:.0f} MiB")
     growths = [f"x{figures[(f, large, False)]['rss_mib'] / figures[(f, small, False)]['rss_mib']:.2f} ({f})"
                for f in ("webdataset", "parquet")]
     s.lines += ["", f"{large // small}x the samples: peak RSS {', '.join(growths)} (aim: flat)."]

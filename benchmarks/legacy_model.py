@@ -14,11 +14,11 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from asyncrender.cache.manager import DistributedCacheManager
-from asyncrender.cache.summary import summarise
-from asyncrender.model import normalise_key
+from asyncrender.cache.summary import Summary, summarise
+from asyncrender.model import CacheEntry, normalise_key
 
 LOCK_TIMEOUT = 30.0
 _POLL = 0.005
@@ -86,13 +86,13 @@ class LegacyCacheManager(DistributedCacheManager):
         super().__init__(cache_dir, fsync=fsync)
         self.legacy = LegacyJsonCache(self.cache_dir / "cache.json")
 
-    def save_file_cache(self, file_path: str | os.PathLike[str], entry: dict[str, Any]) -> None:
+    def save_file_cache(self, file_path: str | os.PathLike[str], entry: CacheEntry) -> None:
         key = normalise_key(os.fspath(file_path))
         self.legacy.update(key, {**entry, "file": key})
 
-    def load_file_cache(self, file_path: str | os.PathLike[str]) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self.legacy.read_all().get(normalise_key(os.fspath(file_path)))
-        return found
+    def load_file_cache(self, file_path: str | os.PathLike[str]) -> CacheEntry | None:
+        found = self.legacy.read_all().get(normalise_key(os.fspath(file_path)))
+        return cast("CacheEntry | None", found)
 
-    def save_summary(self) -> dict[str, Any]:
-        return summarise(self.legacy.read_all().values(), "")
+    def save_summary(self) -> Summary:
+        return summarise(cast("list[CacheEntry]", list(self.legacy.read_all().values())), "")
