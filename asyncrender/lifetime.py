@@ -84,8 +84,8 @@ def scratch_root() -> str | None:
     """Where TeX's private work folders go: ``$ASYNCRENDER_SCRATCH``, else ``/dev/shm`` (memory)
     when it is there, else the system temp folder.
 
-    A batch creates a file per item and dvipng a PNG per item; on a disk file system each create
-    costs a journal write (about 0.25 ms here, more than TeX's own time per item), in memory ~10 us.
+    A batch creates a file per item and dvipng a PNG per item; on this machine's disk a create costs
+    20 us, or 0.6 ms for minutes after many deletions (BENCHMARKS.md 8, round 4), in memory ~10 us.
     """
     explicit = os.environ.get("ASYNCRENDER_SCRATCH")
     if explicit:

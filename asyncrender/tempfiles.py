@@ -36,7 +36,7 @@ _TEMP_NAME = re.compile(r"(?P<head>.+)\.(?P<owner>[0-9]+(?:-[0-9]+-[0-9a-z]+)?)\
 def temp_path(path: Path, *, hidden: bool = False) -> Path:
     """A unique temp name next to ``path`` (``hidden``: with a leading dot)."""
     prefix = "." if hidden and not path.name.startswith(".") else ""
-    return path.with_name(f"{prefix}{path.name}{_TEMP_TAIL}{_TOKENS.getrandbits(32):08x}{TEMP_SUFFIX}")
+    return path.with_name(f"{prefix}{path.name}{_tail()}")
 
 
 _TEMP_TAIL = f".{HOST}.{me().tag()}."
@@ -47,14 +47,15 @@ _TOKENS = random.Random()
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
+def _tail() -> str:
+    """What a temp name adds to the final name: ``.<host>.<process>.<random>.tmp``."""
+    return f"{_TEMP_TAIL}{_TOKENS.getrandbits(32):08x}{TEMP_SUFFIX}"
+
+
 def _after_fork() -> None:
     global _TEMP_TAIL
     _TEMP_TAIL = f".{HOST}.{me().tag()}."
     _TOKENS.seed()
-# The random part of temp names: os.urandom costs a system call (as much as the write itself at
-# tens of thousands of entries a second); a private generator seeded from it, seeded again in a
-# forked child, keeps names apart as well. Private, so a caller's random.seed() cannot make twins.
-_TOKENS = random.Random()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -69,7 +70,7 @@ def write_atomic(path: Path | str, data: bytes, fsync: bool = False, *, hidden: 
     the orchestrator writes one entry per file, tens of thousands a second.
     """
     final = os.fspath(path)
-    tail = f"{_TEMP_TAIL}{_TOKENS.getrandbits(32):08x}{TEMP_SUFFIX}"
+    tail = _tail()
     if hidden:
         folder, name = os.path.split(final)
         tmp = os.path.join(folder, f"{'' if name.startswith('.') else '.'}{name}{tail}")

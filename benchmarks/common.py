@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,18 @@ def write_extracted_corpus(folder: Path, n_files: int, items_per_file: int, pool
     tmp.write_text("\n".join(names) + "\n")
     tmp.replace(listing)
     return listing
+
+
+def timed_render(cmd: list[str], log: Path, **run: Any) -> tuple[float, float]:
+    """Seconds from launching ``cmd`` (an ``asyncrender render`` command; ``--log-file log`` is
+    added) to the run log's ``run_start``, written as the first job is sent, and to its exit.
+    ``run``: more arguments for ``subprocess.run`` (env, cwd)."""
+    start = time.time()
+    subprocess.run([*cmd, "--log-file", str(log)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, **run)
+    whole = time.time() - start
+    first = json.loads(log.read_text().splitlines()[0])
+    return datetime.fromisoformat(first["ts"].replace("Z", "+00:00")).timestamp() - start, whole
 
 
 def iter_listed(listing: Path) -> Iterator[str]:

@@ -10,18 +10,14 @@ drawn and the run has ended). Prints every pair and the medians of the ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from datetime import datetime
 from pathlib import Path
 
-from benchmarks.common import write_extracted_corpus
+from benchmarks.common import timed_render, write_extracted_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,14 +28,9 @@ def one_run(tree: Path, work: Path, listing: Path, renderer: str) -> tuple[float
         shutil.rmtree(work / name, ignore_errors=True)
     (work / "log.jsonl").unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    start = time.time()
-    subprocess.run([sys.executable, "-m", "asyncrender", "render", str(listing), "-c", str(work / "c"),
-                    "-o", str(work / "o"), "-j", "1", "--quiet", "--renderer", renderer,
-                    "--log-file", str(work / "log.jsonl")], env=env, check=True, cwd=work,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.time()
-    first = json.loads((work / "log.jsonl").read_text().splitlines()[0])
-    return datetime.fromisoformat(first["ts"].replace("Z", "+00:00")).timestamp() - start, end - start
+    return timed_render([sys.executable, "-m", "asyncrender", "render", str(listing), "-c", str(work / "c"),
+                         "-o", str(work / "o"), "-j", "1", "--quiet", "--renderer", renderer],
+                        work / "log.jsonl", env=env, cwd=work)
 
 
 def main() -> None:
