@@ -30,7 +30,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +41,7 @@ from asyncrender.render import latex as latex_backend
 from benchmarks import tex_corpus
 from benchmarks.common import (
     Section,
+    console_script,
     removals_held,
     remove_tree,
     render_listing,
@@ -113,20 +113,13 @@ def _seconds(cmd: Sequence[str], repeat: int) -> float:
     return statistics.median(times)
 
 
-def _console_script() -> str:
-    """The installed ``asyncrender`` script itself, not a version manager's shim in front of it
-    (pyenv's adds 60-80 ms to every command here)."""
-    script = Path(sys.executable).parent / "asyncrender"
-    return str(script) if script.exists() else "asyncrender"
-
-
 def _time_to_first_job(work: Path, repeat: int) -> tuple[float, float]:
     """Medians of launch to the run log's ``run_start`` (written as the first job is sent) and of
     launch to exit, for a one-formula run with the latex backend."""
     listing = write_extracted_corpus(work / "first", 1, 1, ["x"])
     firsts, wholes = [], []
     for k in range(repeat):
-        first, whole = timed_render([_console_script(), "render", str(listing), "-c", str(work / f"fc{k}"),
+        first, whole = timed_render([*console_script(), "render", str(listing), "-c", str(work / f"fc{k}"),
                                      "-o", str(work / f"fo{k}"), "-j", "1", "--quiet"], work / f"first{k}.log")
         firsts.append(first)
         wholes.append(whole)
@@ -222,7 +215,7 @@ def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
 
 def _startup_row(s: Section, work: Path) -> None:
     _cores(2)
-    help_s = _seconds([_console_script(), "--help"], 7)
+    help_s = _seconds([*console_script(), "--help"], 7)
     first_s, whole_s = _time_to_first_job(work, 7)
     s.lines += [f"**4. Start-up** (median of 7 runs each, the installed script run directly): `asyncrender --help` "
                 f"**{help_s:.3f} s**; a run's time to its first job **{first_s:.3f} s** (aim < 0.2 s each); a "

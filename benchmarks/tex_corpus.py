@@ -28,7 +28,7 @@ from pathlib import Path
 from asyncrender.config import RenderSettings
 from asyncrender.render import latex as latex_backend
 from asyncrender.render.base import RenderItem
-from benchmarks.common import Section, remove_tree
+from benchmarks.common import Section, console_script, remove_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / ".." / "shared" / "corpus" / "arxiv_formulas.lst"
@@ -153,21 +153,23 @@ def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = T
             lists.append(write_papers(formulas, folder).read_text())
         lst = work / "all.lst"
         lst.write_text("".join(lists), encoding="utf-8")
-        cmd = [sys.executable, "-m", "asyncrender", "render", str(lst), "-c", str(work / "cache"),
+        cmd = [*console_script(), "render", str(lst), "-c", str(work / "cache"),
                "-o", str(work / "out"), "-j", str(jobs), "--quiet"]
         if not share:
             (work / "noshare.toml").write_text("[run]\nshare_images = false\n")
             cmd += ["--config", str(work / "noshare.toml")]
-        if shutil.which("asyncrender"):
-            cmd = ["asyncrender", *cmd[3:]]
         t = time.perf_counter()
         try:
-            rc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                timeout=900).returncode
-        except (OSError, subprocess.SubprocessError):
+            done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=900, text=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"run_cli: {exc}", file=sys.stderr)
             return None
         elapsed = time.perf_counter() - t
-        return repeat * len(formulas) / elapsed if rc == 0 else None
+        if done.returncode != 0:  # say why: a failed run ends the benchmark
+            print(f"run_cli: exit {done.returncode}: {done.stderr[-2000:]}", file=sys.stderr)
+            return None
+        return repeat * len(formulas) / elapsed
     finally:
         remove_tree(work)
 

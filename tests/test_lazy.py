@@ -49,3 +49,25 @@ def test_a_run_orchestrator_never_imports_the_latex_backend(tmp_path: Path) -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_pool_worker_started_from_the_console_script_loads_no_orchestrator_code(tmp_path: Path) -> None:
+    """multiprocessing runs the parent's main script again in each worker (as ``__mp_main__``), and
+    a worker imports the module of each function the pool sends it: neither may bring typer, the
+    commands, asyncio or anyio into a worker (~45 ms each, once per worker)."""
+    script = tmp_path / "asyncrender"  # what pip's console script does, run as a file
+    script.write_text(
+        "import sys\nfrom asyncrender.cli import main\n"
+        "def modules():\n    import sys\n    return sorted(sys.modules)\n"
+        "if __name__ == '__main__':\n"
+        "    from asyncrender.executors import LocalPoolRunner\n"
+        "    runner = LocalPoolRunner(1)\n"
+        "    loaded = runner._pool.submit(modules).result(timeout=60)\n"
+        "    runner._pool.submit(runner._render, None).exception(timeout=60)  # the job function's module\n"
+        "    loaded = runner._pool.submit(modules).result(timeout=60)\n"
+        "    runner.terminate()\n"
+        "    print(sorted(m for m in ('typer', 'asyncrender.cli.commands', 'asyncio', 'anyio',\n"
+        "                             'asyncrender.executors.local_pool') if m in loaded))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -13,8 +13,8 @@ import multiprocessing
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
-# What the server imports: the worker's code and the default backend's.
-PRELOAD = ("asyncrender.worker.process", "asyncrender.render.latex")
+# What the server imports: the worker's code, the default backend's, and what the pool calls.
+PRELOAD = ("asyncrender.worker.process", "asyncrender.render.latex", "asyncrender.worker.calls")
 
 
 def forkserver_context() -> ForkServerContext:

@@ -27,7 +27,8 @@ import anyio
 from asyncrender.executors.base import run_files_alone, worker_died, worker_raised
 from asyncrender.executors.forkserver import forkserver_context
 from asyncrender.model import FileOutcome, RenderJob
-from asyncrender.processes import ProcessId, me
+from asyncrender.processes import me
+from asyncrender.worker import calls
 
 MAX_STRIKES = 2
 
@@ -38,7 +39,7 @@ class LocalPoolRunner:
     def __init__(self, workers: int, *,
                  render: Callable[[RenderJob], list[FileOutcome]] | None = None) -> None:
         self.workers = workers
-        self._render = render if render is not None else _render_job
+        self._render = render if render is not None else calls.render_job
         self._context = forkserver_context()
         self._pool = self._new_pool(workers)
         self._generation = 0
@@ -59,14 +60,14 @@ class LocalPoolRunner:
     def _start_workers(self, started: threading.Event) -> None:
         try:
             for _ in range(self.workers):
-                self._pool.submit(_ready)
+                self._pool.submit(calls.ready)
         except Exception:  # a broken or shut pool, a forkserver that failed: the first job meets it
             pass  # again and reports it, where this thread's traceback would reach the user's terminal
         finally:
             started.set()
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=_init_worker,
+        return ProcessPoolExecutor(workers, mp_context=self._context, initializer=calls.init_worker,
                                    initargs=(me(),))
 
     def _rebuild(self, generation: int) -> None:
@@ -146,24 +147,6 @@ class LocalPoolRunner:
 
     def _pools(self) -> list[ProcessPoolExecutor]:
         return [self._pool, *self._quarantine, *self._quarantine_busy]
-
-
-# Pool functions are sent to workers by name: these two import the worker's code only there (the
-# forkserver has loaded it), not in the orchestrator, which never runs it.
-def _init_worker(orchestrator: ProcessId) -> None:
-    from asyncrender.worker.process import init_worker
-
-    init_worker(orchestrator)
-
-
-def _render_job(job: RenderJob) -> list[FileOutcome]:
-    from asyncrender.worker.process import render_job
-
-    return render_job(job)
-
-
-def _ready() -> None:
-    """What ``start`` sends each worker: nothing to do but start."""
 
 
 async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:
