@@ -1,14 +1,16 @@
 """Every process a run starts dies with it: its workers, the forkserver, and TeX; and the scratch
 folders of dead processes are swept.
 
-The process tree of a local run::
+The process tree of a local run from the CLI, and (after a worker died, or in a library caller's
+run) with the forkserver::
 
+    orchestrator ─── workers (forked by the orchestrator) ── latex / dvipng (own session)
     orchestrator ─┬─ forkserver ── workers (forked by the forkserver) ── latex / dvipng (own session)
                   └─ resource tracker
 
 - A worker watches the orchestrator (``watch_orchestrator``: its pid and start time, twice a
   second) and kills itself when it is gone; it also asks the kernel to kill it when its parent, the
-  forkserver, dies (``PR_SET_PDEATHSIG``). The forkserver and the resource tracker end by themselves
+  orchestrator or the forkserver, dies (``PR_SET_PDEATHSIG``). The forkserver and the resource tracker end by themselves
   once the orchestrator and the workers are gone (each waits for EOF on a pipe they all hold), and
   the tracker then unlinks the pool's POSIX semaphores.
 - TeX runs in a session of its own, so that its timeout can kill its whole group; the same session

@@ -52,9 +52,10 @@ def test_a_run_orchestrator_never_imports_the_latex_backend(tmp_path: Path) -> N
 
 
 def test_a_pool_worker_started_from_the_console_script_loads_no_orchestrator_code(tmp_path: Path) -> None:
-    """multiprocessing runs the parent's main script again in each worker (as ``__mp_main__``), and
-    a worker imports the module of each function the pool sends it: neither may bring typer, the
-    commands, asyncio or anyio into a worker (~45 ms each, once per worker)."""
+    """A forkserver's worker (a library caller's pool, a rebuilt one): multiprocessing runs the
+    parent's main script again in each (as ``__mp_main__``), and a worker imports the module of
+    each function the pool sends it: neither may bring typer, the commands, asyncio or anyio into a
+    worker (~45 ms each, once per worker)."""
     script = tmp_path / "asyncrender"  # what pip's console script does, run as a file
     script.write_text(
         "import sys\nfrom asyncrender.cli import main\n"
@@ -62,9 +63,9 @@ def test_a_pool_worker_started_from_the_console_script_loads_no_orchestrator_cod
         "if __name__ == '__main__':\n"
         "    from asyncrender.executors import LocalPoolRunner\n"
         "    runner = LocalPoolRunner(1)\n"
-        "    loaded = runner._pool.submit(modules).result(timeout=60)\n"
-        "    runner._pool.submit(runner._render, None).exception(timeout=60)  # the job function's module\n"
-        "    loaded = runner._pool.submit(modules).result(timeout=60)\n"
+        "    loaded = runner._current_pool().submit(modules).result(timeout=60)\n"
+        "    runner._current_pool().submit(runner._render, None).exception(timeout=60)  # the job function's module\n"
+        "    loaded = runner._current_pool().submit(modules).result(timeout=60)\n"
         "    runner.terminate()\n"
         "    print(sorted(m for m in ('typer', 'asyncrender.cli.commands', 'asyncio', 'anyio',\n"
         "                             'asyncrender.executors.local_pool') if m in loaded))\n")

@@ -99,14 +99,18 @@ def render(
         migrate(legacy_cache, cache_dir)
     if claim_wait is not None and not 0 <= claim_wait < float("inf"):
         raise _fail(f"--claim-wait must be a number of seconds, not {claim_wait}", 2)
+    runner = None
     if settings.run.executor == "local":
-        from asyncrender.executors.forkserver import start_forkserver
+        from asyncrender.executors.local_pool import LocalPoolRunner
 
-        start_forkserver()  # the workers' server loads while the run's code does
+        # Before the event loop and any thread: the workers are forked from here, and load their
+        # code while the run's code loads (LocalPoolRunner.start).
+        runner = LocalPoolRunner(settings.run.worker_count)
+        runner.start(fork=True)
     from asyncrender.cli.render_run import run_render
 
     raise typer.Exit(run_render(file_list, cache_dir, Path(output_dir), settings, quiet, as_json, log_file,
-                                claim_wait))
+                                claim_wait, runner))
 
 
 @app.command()

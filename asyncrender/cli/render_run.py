@@ -18,6 +18,7 @@ from asyncrender.cli.common import stderr_console
 from asyncrender.cli.progress import RunProgress
 from asyncrender.cli.runlog import RunLog, end_event, file_events, start_event
 from asyncrender.config import Config, ConfigError
+from asyncrender.executors.base import JobRunner
 from asyncrender.inputs.filelist import count_listed, read_file_list
 from asyncrender.model import STATUSES, Status
 from asyncrender.outputs.failures import entry_failures, error_line
@@ -26,23 +27,25 @@ from asyncrender.run.results import FileResult, RunStats
 
 
 def run_render(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool, as_json: bool,
-               log_file: Path | None, claim_wait: float | None) -> int:
-    """The run, in an event loop of its own (uvloop); its exit code."""
+               log_file: Path | None, claim_wait: float | None, runner: JobRunner | None = None) -> int:
+    """The run, in an event loop of its own (uvloop); its exit code. ``runner``, if given, is
+    the run's (it closes it), else the run makes one."""
     return anyio.run(_render, file_list, cache_dir, output_dir, config, quiet, as_json, log_file, claim_wait,
-                     backend="asyncio", backend_options={"use_uvloop": True})
+                     runner, backend="asyncio", backend_options={"use_uvloop": True})
 
 
-async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                  quiet: bool, as_json: bool, log_file: Path | None, claim_wait: float | None) -> int:
+async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool, as_json: bool,
+                  log_file: Path | None, claim_wait: float | None, runner: JobRunner | None) -> int:
     if log_file is None:
-        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait)
+        return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait, runner)
     try:
         runlog = await RunLog(log_file).open()
     except OSError as exc:
         _error(f"{log_file}: cannot open the log: {exc.strerror or exc}")
         return 1
     try:
-        code = await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait)
+        code = await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, runlog, claim_wait,
+                                 runner)
     except BaseException as exc:  # a crash still ends the log, with what it was
         await runlog.write(end_event(utc_now(), exit_code=1, interrupted=False, run=None, cache=None,
                                      error=f"{type(exc).__name__}: {exc}"))
@@ -55,8 +58,9 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
     return code
 
 
-async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config,
-                      quiet: bool, as_json: bool, runlog: RunLog | None, claim_wait: float | None) -> int:
+async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool,
+                      as_json: bool, runlog: RunLog | None, claim_wait: float | None, runner: JobRunner | None
+                      ) -> int:
     received: list[int] = []
     shown = not (quiet or as_json)  # quiet: no console made, no rich imported until an error
     progress = RunProgress(enabled=shown and stderr_console().is_terminal,
@@ -69,7 +73,8 @@ async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config:
             tg.start_soon(_watch_signals, tg.cancel_scope, received)
             if file_list != "-":
                 tg.start_soon(_count_total, file_list, progress)
-            renderer = AsyncRenderer(cache_dir, output_dir, config=config, claim_wait=claim_wait)
+            renderer = AsyncRenderer(cache_dir, output_dir, config=config, claim_wait=claim_wait, runner=runner,
+                                     owns_runner=True)
             try:
                 with progress:
                     async with renderer:

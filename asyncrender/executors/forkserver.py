@@ -1,15 +1,18 @@
-"""The local pool's ``forkserver``: a process that imports the workers' code once and forks each
-worker from itself, so a worker starts with that code loaded.
+"""How the local pool's workers start: forked from the orchestrator while it has a single thread
+(``forkable``), else from multiprocessing's ``forkserver``, a process that imports the workers'
+code once and forks each worker from itself, so a worker starts with that code loaded.
 
-Starting it takes an interpreter start and those imports (a few tenths of a second). The CLI
-starts it (``start_forkserver``) as soon as it knows the run is local, so that this happens while
-the run's own code loads; the pool would otherwise start it at its first worker. Light on
-purpose: it imports nothing of asyncrender.
+Starting the forkserver takes an interpreter start and those imports, and it brings multiprocessing's
+resource tracker, another interpreter (together ~0.15 s of CPU here). The CLI forks the workers
+itself before its event loop starts (``LocalPoolRunner.start(fork=True)``); a library caller's pool,
+and every pool rebuilt after a worker died, use the forkserver. Light on purpose: it imports
+nothing of asyncrender.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
@@ -27,8 +30,10 @@ def forkserver_context() -> ForkServerContext:
     return context
 
 
-def start_forkserver() -> None:
-    """Start the server now, if it is not running (returns once it is launched, not loaded).
-    It exits when this process does."""
-    forkserver_context()
-    forkserver.ensure_running()
+def forkable() -> bool:
+    """Whether this process can fork safely: it has one thread, counted by the kernel (a thread a
+    C library started counts too; ``threading`` knows only Python's)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: not known, so not safe
+        return False

@@ -1,7 +1,9 @@
 """Jobs in a supervised local process pool (``--executor local``, the default).
 
-The pool uses the ``forkserver`` start method: ``fork`` from a process that has threads
-(the event loop's executor has some) can deadlock, and Python 3.12 warns about it. A worker that
+Its workers are forked from the orchestrator when it starts them while it has a single thread (the
+CLI does, before its event loop: ``start(fork=True)``); otherwise, and for every pool built later,
+they come from the ``forkserver`` (``executors.forkserver``): ``fork`` from a process that has
+threads (the event loop's executor has some) can deadlock, and Python 3.12 warns about it. A worker that
 dies (SIGKILL, ``os._exit``, a segfault in a backend) breaks the whole ``ProcessPoolExecutor``:
 every job in flight fails with ``BrokenProcessPool``, the guilty one and its innocent neighbours
 alike. The supervisor then builds a new pool (once per breakage) and sends each file that was in
@@ -14,6 +16,7 @@ A worker that raises (a bug, not a death) fails its job's files as ``crash`` too
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import signal
@@ -25,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 import anyio
 
 from asyncrender.executors.base import run_files_alone, worker_died, worker_raised
-from asyncrender.executors.forkserver import forkserver_context
+from asyncrender.executors.forkserver import PRELOAD, forkable, forkserver_context
 from asyncrender.model import FileOutcome, RenderJob
 from asyncrender.processes import me
 from asyncrender.worker import calls
@@ -41,7 +44,8 @@ class LocalPoolRunner:
         self.workers = workers
         self._render = render if render is not None else calls.render_job
         self._context = forkserver_context()
-        self._pool = self._new_pool(workers)
+        # Made by ``start`` or the first job: a forkserver pool's queues start the resource tracker.
+        self._pool: ProcessPoolExecutor | None = None
         self._generation = 0
         self.rebuilds = 0
         self._quarantine: list[ProcessPoolExecutor] = []  # idle single-worker pools
@@ -49,22 +53,54 @@ class LocalPoolRunner:
         self._quarantine_slots: anyio.CapacityLimiter | None = None  # made in the event loop
         self._started: threading.Event | None = None  # set once ``start`` has started the workers
 
-    def start(self) -> None:
-        """Start the workers now, in a thread of their own, rather than at the first job: starting
-        them blocks (the first waits for the forkserver to come up), and the orchestrator goes on
-        setting up meanwhile. ``run`` waits for it, off the event loop."""
+    def start(self, *, fork: bool = False) -> None:
+        """Start the workers now rather than at the first job.
+
+        By default they start in a thread of their own: starting them blocks (the first waits for
+        the forkserver to come up), and the orchestrator goes on setting up meanwhile. ``run``
+        waits for it, off the event loop.
+
+        ``fork=True`` is for a caller that starts them before its event loop and its threads (the
+        CLI): if this process has a single thread, the workers are forked from it here and now,
+        with no forkserver and no resource tracker (two interpreters, ~0.15 s of CPU a run). With
+        more than one thread it starts them as above: a fork copies only the calling thread, and a
+        lock another thread held stays held forever in the child. A pool rebuilt after a death,
+        and the quarantine's pools, always come from the forkserver (the run has threads by then).
+        """
         self._started = threading.Event()
+        if fork and forkable():
+            self._fork_workers()
+            self._started.set()
+            return
         threading.Thread(target=self._start_workers, args=(self._started,), name="asyncrender-pool-start",
                          daemon=True).start()
 
     def _start_workers(self, started: threading.Event) -> None:
         try:
+            pool = self._current_pool()
             for _ in range(self.workers):
-                self._pool.submit(calls.ready)
+                pool.submit(calls.ready)
         except Exception:  # a broken or shut pool, a forkserver that failed: the first job meets it
             pass  # again and reports it, where this thread's traceback would reach the user's terminal
         finally:
             started.set()
+
+    def _fork_workers(self) -> None:
+        if self.workers > len(os.sched_getaffinity(0)):
+            # More workers than cores: load their code once, here, rather than once in each.
+            for module in PRELOAD:
+                importlib.import_module(module)
+        pool = self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=calls.init_worker, initargs=(me(),))
+        # With "fork" the first job forks every worker, in this thread, before the pool starts the
+        # thread that manages them (concurrent.futures: ``_start_executor_manager_thread``).
+        for _ in range(self.workers):
+            pool.submit(calls.ready)
+
+    def _current_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool(self.workers)
+        return self._pool
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(workers, mp_context=self._context, initializer=calls.init_worker,
@@ -74,7 +110,7 @@ class LocalPoolRunner:
         """Replace a broken pool once, however many jobs saw it break."""
         if generation != self._generation:
             return
-        old = self._pool
+        old = self._current_pool()
         self._pool = self._new_pool(self.workers)
         self._generation += 1
         self.rebuilds += 1
@@ -86,7 +122,7 @@ class LocalPoolRunner:
         while True:
             generation = self._generation
             try:
-                future = self._pool.submit(self._render, job)
+                future = self._current_pool().submit(self._render, job)
             except BrokenProcessPool:  # broke before this job was sent: no strike for it
                 self._rebuild(generation)
                 continue
@@ -146,7 +182,7 @@ class LocalPoolRunner:
         return [p.pid for pool in self._pools() for p in _processes(pool) if p.pid is not None]
 
     def _pools(self) -> list[ProcessPoolExecutor]:
-        return [self._pool, *self._quarantine, *self._quarantine_busy]
+        return [*([self._pool] if self._pool is not None else []), *self._quarantine, *self._quarantine_busy]
 
 
 async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:

@@ -76,6 +76,10 @@ class AsyncRenderer:
                 ...
 
     ``summary.json`` is written when the block exits, also on error or cancellation.
+
+    ``runner`` runs the jobs instead of a pool the renderer makes (a Dask runner, a test's); the
+    renderer closes only a runner of its own, or one handed over with ``owns_runner=True`` (then
+    terminated if the run is abandoned, else closed, when the block exits).
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class AsyncRenderer:
         fsync: bool | None = None,
         runner: JobRunner | None = None,
         claim_wait: float | None = None,
+        owns_runner: bool = False,
     ) -> None:
         config = config or Config()
         self.config = config.with_overrides(
@@ -99,7 +104,7 @@ class AsyncRenderer:
         self.stats = RunStats()
         self._runner = runner
         self.claim_wait = CLAIM_WAIT if claim_wait is None else claim_wait
-        self._owns_runner = runner is None
+        self._owns_runner = runner is None or owns_runner
         self._cache: DistributedCacheManager | None = None
         self._settings: RenderSettings | None = None
         self._config_fp: ConfigRecord = {}

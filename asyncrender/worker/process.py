@@ -41,9 +41,10 @@ _backends: dict[str, Backend] = {}
 
 def init_worker(orchestrator: ProcessId | None = None) -> None:
     """Pool initializer: Ctrl-C goes to the orchestrator, which decides what workers do; the
-    worker dies with its forkserver and with ``orchestrator`` (see ``lifetime``)."""
+    worker dies with its parent (the orchestrator or the forkserver) and with ``orchestrator``
+    (see ``lifetime``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()  # the parent is the forkserver; the watchdog below covers the orchestrator
+    die_with_parent()  # the parent may be the forkserver; the watchdog below covers the orchestrator
     if orchestrator is not None:
         watch_orchestrator(orchestrator)
 
