@@ -246,12 +246,15 @@ class _Guard:
         marker = re.compile(r"\[AR([BE])" + re.escape(self.nonce) + r" (\d+) ")
         offset, tail = 0, ""
         current: int | None = None
-        previous = base = _space_used(self.workdir)
+        # The folder's size matters only against a limit (a run of dvipng has none, and its folder
+        # holds a PNG per item: scanning it every 20 ms cost ~9% of a worker's CPU).
+        limited = self.limit is not None
+        previous = base = _space_used(self.workdir) if limited else 0
         # An item that wrote at least half the space that was free when the run began, when the
         # file system fills, is what filled it (should it be fuller than the limit allows for).
         filler = max(_LOW_SPACE, _space_free(self.workdir) // 2)
         while not done.wait(_POLL_SECONDS):
-            used = _space_used(self.workdir)
+            used = _space_used(self.workdir) if limited else 0
             if self.nonce:
                 with contextlib.suppress(OSError), open(terminal, "rb") as f:
                     f.seek(offset)
