@@ -25,6 +25,7 @@ includes 6).
 
 from __future__ import annotations
 
+import compileall
 import functools
 import os
 import shutil
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import anyio
 
+import asyncrender
 from asyncrender.render import latex as latex_backend
 from benchmarks import tex_corpus
 from benchmarks.common import (
@@ -132,6 +134,9 @@ ROWS = ("1", "2", "3", "4", "5")  # 1 includes 1b and 1c; 5 includes 6 (one set 
 def run(work: Path, quick: bool, rows: Sequence[str] = ROWS, pairs: int | None = None) -> Section:
     """The section, or the ``rows`` asked for; ``pairs`` A/B pairs a row (default 3, 2 quick)."""
     s = Section("Performance (issue 15): paired medians")
+    # Every run starts Python afresh: where PYTHONDONTWRITEBYTECODE is set, a module edited since
+    # its bytecode was compiled would be compiled from source in each (as scripts/setup.sh avoids).
+    compileall.compile_dir(Path(asyncrender.__file__).parent, quiet=1)
     with removals_held():  # no run pays for the file deletions of the one before it (common.removals_held)
         waited = settle_disk(Path(tempfile.gettempdir()) / f"asyncrender-settle-{os.getpid()}")
         s.lines += [f"(Waited {waited:.0f} s for the disk to settle before the first row: "
