@@ -1,12 +1,13 @@
-"""This checkout against another, in pairs: ``python -m benchmarks.against DIR [--jobs N] [--pairs K]``,
-or the orchestrator alone with ``--orchestrator``.
+"""This checkout against another, in pairs: ``python -m benchmarks.against DIR [--jobs N] [--pairs K]
+[--tripled]``, or the orchestrator alone with ``--orchestrator``.
 
 DIR is another source tree of asyncrender (``git archive <commit> | tar -x -C DIR``, then
 ``python -m compileall -q DIR/asyncrender``). Each pair renders the shared corpus five times over
-(6,000 formulas in 150 papers), every copy typeset (``run.share_images = false``), inputs, cache
-and output in ``/dev/shm`` (so that the disk's file creation cost is not measured), with
-``python -m asyncrender render -j N`` on N cores: this tree, then DIR (``PYTHONPATH`` picks the
-tree). Prints each pair and the median of the ratios. Needs TeX and ``../shared/corpus``.
+(6,000 formulas in 150 papers), every copy typeset (``run.share_images = false``), or with
+``--tripled`` row 3's corpus (``benchmarks.perf``: 1,197 formulas three times each, as shipped),
+inputs, cache and output in ``/dev/shm`` (so that the disk's file creation cost is not measured),
+with the installed ``asyncrender render -j N`` on N cores: this tree, then DIR (``PYTHONPATH``
+picks the tree). Prints each pair and the median of the ratios. Needs TeX and ``../shared/corpus``.
 
 ``--orchestrator``: each side runs ``benchmarks.common.render_listing`` with the no-work runner
 (``benchmarks.null_runner``, this tree's) over 20,000 one-item files on tmpfs in a process of its
@@ -28,18 +29,19 @@ import time
 from pathlib import Path
 
 from benchmarks import tex_corpus
+from benchmarks.common import console_script
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEAT = 5
 
 
-def _render(tree: Path, work: Path, listing: Path, jobs: int, n: int) -> float:
+def _render(tree: Path, work: Path, listing: Path, jobs: int, n: int, config: Path) -> float:
     """Formulas/s of one whole ``asyncrender render`` run from the source tree ``tree``."""
     shutil.rmtree(work / "cache", ignore_errors=True)
     shutil.rmtree(work / "out", ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "asyncrender", "render", str(listing), "-c", str(work / "cache"),
-                    "-o", str(work / "out"), "-j", str(jobs), "--quiet", "--config", str(work / "noshare.toml")],
+    subprocess.run([*console_script(), "render", str(listing), "-c", str(work / "cache"), "-o", str(work / "out"),
+                    "-j", str(jobs), "--quiet", "--config", str(config)],
                    check=True, env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tempfile.gettempdir(),
                    stdout=subprocess.DEVNULL)
     return n / (time.perf_counter() - start)
@@ -93,6 +95,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--pairs", type=int, default=4)
     ap.add_argument("--orchestrator", action="store_true", help="the orchestrator alone (no TeX)")
+    ap.add_argument("--tripled", action="store_true", help="row 3's corpus: each formula three times, shared")
     args = ap.parse_args()
     if args.orchestrator:
         _compare_orchestrators(args.against, args.pairs)
@@ -102,18 +105,26 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
         formulas = tex_corpus.load_corpus()
-        lists = []
-        for r in range(REPEAT):
-            (work / f"copy{r}").mkdir()
-            lists.append(tex_corpus.write_papers(formulas, work / f"copy{r}").read_text())
-        listing = work / "all.lst"
-        listing.write_text("".join(lists))
-        (work / "noshare.toml").write_text("[run]\nshare_images = false\n")
-        n = REPEAT * len(formulas)
+        config = work / "settings.toml"
+        if args.tripled:
+            items = tex_corpus.tripled(formulas, REPEAT * len(formulas) // 3)
+            (work / "in").mkdir()
+            listing = tex_corpus.write_papers(items, work / "in")
+            config.write_text("")
+            n = len(items)
+        else:
+            lists = []
+            for r in range(REPEAT):
+                (work / f"copy{r}").mkdir()
+                lists.append(tex_corpus.write_papers(formulas, work / f"copy{r}").read_text())
+            listing = work / "all.lst"
+            listing.write_text("".join(lists))
+            config.write_text("[run]\nshare_images = false\n")
+            n = REPEAT * len(formulas)
         ratios = []
         for k in range(args.pairs):
-            a = _render(ROOT, work, listing, args.jobs, n)
-            b = _render(args.against, work, listing, args.jobs, n)
+            a = _render(ROOT, work, listing, args.jobs, n, config)
+            b = _render(args.against, work, listing, args.jobs, n, config)
             ratios.append(a / b)
             print(f"pair {k + 1}: this tree {a:,.0f} formulas/s, {args.against} {b:,.0f}: {a / b:.3f}", flush=True)
         print(f"median ratio {statistics.median(ratios):.3f} (-j {args.jobs}, {n:,} formulas)")

@@ -57,6 +57,13 @@ def load_corpus() -> list[str]:
         return f.read().split("\n")[:1200]
 
 
+def tripled(formulas: Sequence[str], count: int) -> list[str]:
+    """Row 3's corpus (``benchmarks.perf``): the first ``count`` non-blank formulas, each three
+    times, spread (each third of the list holds every formula once, in its own order)."""
+    distinct = [f for f in formulas if f.strip()][:count]
+    return [distinct[(k * 7919) % len(distinct)] for k in range(3 * len(distinct))]
+
+
 def _sh(cmd: Sequence[str], cwd: Path) -> int:
     return subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           stdin=subprocess.DEVNULL).returncode
