@@ -18,7 +18,7 @@ from asyncrender.cli.common import stderr_console
 from asyncrender.cli.progress import RunProgress
 from asyncrender.cli.runlog import RunLog, end_event, file_events, start_event
 from asyncrender.config import Config, ConfigError
-from asyncrender.executors.base import JobRunner
+from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.inputs.filelist import count_listed, read_file_list
 from asyncrender.model import STATUSES, Status
 from asyncrender.outputs.failures import entry_failures, error_line
@@ -27,15 +27,19 @@ from asyncrender.run.results import FileResult, RunStats
 
 
 def run_render(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool, as_json: bool,
-               log_file: Path | None, claim_wait: float | None, runner: JobRunner | None = None) -> int:
+               log_file: Path | None, claim_wait: float | None, runner: LocalPoolRunner | None = None) -> int:
     """The run, in an event loop of its own (uvloop); its exit code. ``runner``, if given, is
-    the run's (it closes it), else the run makes one."""
-    return anyio.run(_render, file_list, cache_dir, output_dir, config, quiet, as_json, log_file, claim_wait,
-                     runner, backend="asyncio", backend_options={"use_uvloop": True})
+    the run's pool, started already (it closes it), else the run makes one."""
+    try:
+        return anyio.run(_render, file_list, cache_dir, output_dir, config, quiet, as_json, log_file, claim_wait,
+                         runner, backend="asyncio", backend_options={"use_uvloop": True})
+    finally:
+        if runner is not None:  # stopped here if the run never began (a log it could not open)
+            runner.terminate()  # else already closed: then a no-op
 
 
 async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool, as_json: bool,
-                  log_file: Path | None, claim_wait: float | None, runner: JobRunner | None) -> int:
+                  log_file: Path | None, claim_wait: float | None, runner: LocalPoolRunner | None) -> int:
     if log_file is None:
         return await _render_run(file_list, cache_dir, output_dir, config, quiet, as_json, None, claim_wait, runner)
     try:
@@ -59,7 +63,7 @@ async def _render(file_list: str, cache_dir: Path, output_dir: Path, config: Con
 
 
 async def _render_run(file_list: str, cache_dir: Path, output_dir: Path, config: Config, quiet: bool,
-                      as_json: bool, runlog: RunLog | None, claim_wait: float | None, runner: JobRunner | None
+                      as_json: bool, runlog: RunLog | None, claim_wait: float | None, runner: LocalPoolRunner | None
                       ) -> int:
     received: list[int] = []
     shown = not (quiet or as_json)  # quiet: no console made, no rich imported until an error

@@ -126,13 +126,13 @@ class AsyncRenderer:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncRenderer:
-        check_apart(self.cache_dir, self.output_dir)
-        if self._runner is None:
-            self._runner = await anyio.to_thread.run_sync(self._make_runner)
         try:
+            check_apart(self.cache_dir, self.output_dir)
+            if self._runner is None:
+                self._runner = await anyio.to_thread.run_sync(self._make_runner)
             await self._set_up()
         except BaseException:
-            if self._owns_runner:
+            if self._owns_runner and self._runner is not None:  # (one handed over included)
                 await anyio.to_thread.run_sync(self._runner.terminate)
             raise
         self._task_group = anyio.create_task_group()
