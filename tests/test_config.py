@@ -107,6 +107,8 @@ def test_the_cli_refuses_bad_settings_in_one_line_and_writes_nothing(tmp_path: P
 
 
 def test_io_thread_count_defaults() -> None:
-    assert RunSettings().io_thread_count == 2
-    assert RunSettings(fsync=True).io_thread_count == 16
-    assert RunSettings(io_threads=5, fsync=True).io_thread_count == 5
+    assert RunSettings().io_thread_count() == 2
+    assert RunSettings().io_thread_count(cache_in_memory=True) == 1
+    assert RunSettings(fsync=True).io_thread_count(cache_in_memory=True) == 16
+    assert RunSettings(io_threads=5, fsync=True).io_thread_count() == 5
+    assert RunSettings(io_threads=3).io_thread_count(cache_in_memory=True) == 3

@@ -38,6 +38,7 @@ from asyncrender.cache.summary import Summary, SummaryBuilder
 from asyncrender.config import Config, ConfigError, RenderSettings
 from asyncrender.executors.base import JobRunner
 from asyncrender.executors.local_pool import LocalPoolRunner
+from asyncrender.filesystems import in_memory
 from asyncrender.inputs.filelist import listed_file
 from asyncrender.lifetime import scratch_root, sweep_scratch
 from asyncrender.model import CLAIMED, CacheEntry, ConfigRecord, FileOutcome, ListedFile, RenderJob
@@ -122,6 +123,7 @@ class AsyncRenderer:
         self._in_flight: dict[str, int] = {}
         self.summary: Summary | None = None
         self._io_limiter: anyio.CapacityLimiter | None = None  # made in the event loop: _io_threads
+        self._cache_in_memory = False  # on tmpfs (filesystems.in_memory): one I/O thread is faster
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class AsyncRenderer:
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
+        self._cache_in_memory = await anyio.to_thread.run_sync(in_memory, self.cache_dir)
         await anyio.to_thread.run_sync(sweep_scratch, (scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()))
         renderer = await anyio.to_thread.run_sync(resolve_renderer, self.config.render.renderer)
         version = await anyio.to_thread.run_sync(backend_version, renderer)
@@ -176,9 +179,10 @@ class AsyncRenderer:
 
     def _io_threads(self) -> anyio.CapacityLimiter:
         """The threads the per-file cache work runs in (prepare, entry writes): a few of its own
-        (``run.io_thread_count``), not anyio's default 40, which fight over the GIL."""
+        (``run.io_thread_count``: fewer for a cache in memory), not anyio's default 40, which
+        fight over the GIL."""
         if self._io_limiter is None:
-            self._io_limiter = anyio.CapacityLimiter(self.config.run.io_thread_count)
+            self._io_limiter = anyio.CapacityLimiter(self.config.run.io_thread_count(self._cache_in_memory))
         return self._io_limiter
 
     def _make_runner(self) -> JobRunner:

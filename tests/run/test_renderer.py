@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from asyncrender import AsyncRenderer, Config, FileResult
 from asyncrender.cache.entry import entry_file_name
 from asyncrender.config import RenderSettings, RunSettings
+from asyncrender.filesystems import in_memory
 from tests.support.papers import WritePapers, simple_paper
 
 
@@ -182,3 +184,22 @@ def test_entry_writes_use_at_most_io_threads_threads(tmp_path: Path, io_threads:
 
     assert anyio.run(main) == 48
     assert most[0] == io_threads  # 8 jobs in flight; never more than io_threads writing at once
+
+
+def test_the_default_io_threads_follow_the_cache_file_system(tmp_path: Path) -> None:
+    """One thread for a cache in memory (no call waits there: a second only passes the GIL
+    around), two on a disk; an explicit ``io_threads`` wins."""
+    places = [tmp_path] + ([Path("/dev/shm")] if os.path.isdir("/dev/shm") else [])
+    for place in places:
+        work = place / f"io-threads-{os.getpid()}"
+        work.mkdir()
+        try:
+            for io_threads, expected in ((0, 1 if in_memory(work) else 2), (3, 3)):
+                assert anyio.run(_io_thread_count, work, io_threads) == expected, (work, io_threads)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+async def _io_thread_count(work: Path, io_threads: int) -> float:
+    async with AsyncRenderer(work / "cache", work / "out", jobs=1, config=mathtext(io_threads=io_threads)) as renderer:
+        return renderer._io_threads().total_tokens
