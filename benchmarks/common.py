@@ -229,14 +229,14 @@ def ratio(a: float, b: float) -> str:
 
 async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: int, *,
                          resume: bool = False, tiny: bool = True, renderer: RendererName = "auto",
-                         manager: Any = None, null: bool = False) -> dict[str, Any]:
+                         manager: Any = None, null: bool = False, io_threads: int = 0) -> dict[str, Any]:
     """Run the orchestrator over a file list (streamed as the CLI does); returns counts and seconds.
 
     ``tiny``: the benchmark-only backend; ``null``: the benchmark-only runner that does no work at all
     (the orchestrator alone); ``manager``: a cache manager class to use instead of the
-    shipped one (the old design, for the end-to-end comparison).
+    shipped one (the old design, for the end-to-end comparison); ``io_threads``: ``run.io_threads``.
     """
-    from asyncrender.config import Config, RenderSettings
+    from asyncrender.config import Config, RenderSettings, RunSettings
     from asyncrender.executors.local_pool import LocalPoolRunner
     from asyncrender.inputs.filelist import read_file_list
     from asyncrender.run.renderer import AsyncRenderer
@@ -244,7 +244,7 @@ async def render_listing(listing: Path, cache_dir: Path, out_dir: Path, jobs: in
     from benchmarks.tiny_backend import render_job_tiny
 
     runner: Any = NullRunner(jobs) if null else LocalPoolRunner(jobs, render=render_job_tiny) if tiny else None
-    config = Config(render=RenderSettings(renderer=renderer))
+    config = Config(render=RenderSettings(renderer=renderer), run=RunSettings(io_threads=io_threads))
     renderer_cls = AsyncRenderer if manager is None else _with_manager(manager)
     start = time.perf_counter()
     async with renderer_cls(cache_dir, out_dir, jobs, config=config, resume=resume, runner=runner) as r:
