@@ -69,9 +69,12 @@ class LocalPoolRunner:
         """
         self._started = threading.Event()
         if fork and forkable():
-            self._fork_workers()
-            self._started.set()
-            return
+            try:
+                self._fork_workers()
+                self._started.set()
+                return
+            except OSError:  # no fork (memory, a process limit): the forkserver's way, whose first
+                self._drop_pool()  # job meets the cause again and reports it as the run's error
         threading.Thread(target=self._start_workers, args=(self._started,), name="asyncrender-pool-start",
                          daemon=True).start()
 
@@ -96,6 +99,14 @@ class LocalPoolRunner:
         # thread that manages them (concurrent.futures: ``_start_executor_manager_thread``).
         for _ in range(self.workers):
             pool.submit(calls.ready)
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            for process in _processes(self._pool):
+                if process.is_alive() and process.pid is not None:
+                    os.kill(process.pid, signal.SIGKILL)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _current_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

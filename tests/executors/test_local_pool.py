@@ -105,3 +105,31 @@ def test_a_single_threaded_process_forks_its_workers_and_rebuilds_from_the_forks
     assert report["rebuilds"] >= 1
     assert report["statuses"] == {f"f{f}_extracted.json": "failed" if f == 3 else "success" for f in range(6)}
     assert report["left"] == []  # closed by the renderer it was handed to
+
+
+_FORK_FAILS = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from asyncrender.executors.local_pool import LocalPoolRunner
+
+def no_fork():
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+os.fork = no_fork  # what multiprocessing's fork start calls; the forkserver is started otherwise
+runner = LocalPoolRunner(1)
+runner.start(fork=True)
+assert runner._started.wait(60)
+[worker] = runner.worker_pids()
+parent = int(Path(f"/proc/{{worker}}/stat").read_text().rsplit(")", 1)[1].split()[1])
+runner.terminate()
+print("forkserver" if parent != os.getpid() else "forked")
+"""
+
+
+def test_a_fork_that_fails_falls_back_to_the_forkserver(tmp_path: Path) -> None:
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", _FORK_FAILS.format(root=root)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "forkserver"
