@@ -54,14 +54,17 @@ def _command(pid: int) -> str:
 
 
 def _semaphores(pids: list[int]) -> set[str]:
-    """The named POSIX semaphores (``/dev/shm/sem.*``) these processes have mapped."""
+    """The named POSIX semaphores (``/dev/shm/sem.*``) these processes have mapped, and whose names
+    still exist. A pool whose workers the CLI forked unlinks each name as it makes it (nothing to
+    leak); a forkserver pool's names live until multiprocessing's resource tracker unlinks them."""
     names = set()
     for pid in pids:
         try:
             maps = Path(f"/proc/{pid}/maps").read_text()
         except OSError:
             continue
-        names |= {line.split()[-1] for line in maps.splitlines() if "/dev/shm/sem." in line}
+        names |= {line.split()[-1] for line in maps.splitlines()
+                  if "/dev/shm/sem." in line and not line.endswith("(deleted)")}
     return names
 
 
@@ -90,7 +93,7 @@ def test_nothing_a_run_started_outlives_it(tmp_path: Path, monkeypatch: pytest.M
             time.sleep(0.1)
         started = descendants(proc.pid)
         semaphores = _semaphores([proc.pid, *started])
-        assert semaphores and os.listdir(scratch)
+        assert os.listdir(scratch)
 
         if how == "sigkill_orchestrator":
             proc.send_signal(signal.SIGKILL)
