@@ -39,6 +39,12 @@ class Section:
     seconds: float = 0.0
 
 
+def use_cores(n: int) -> None:
+    """Run this process and what it starts on the first ``n`` cores of the machine."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:n]))
+
+
 def console_script() -> list[str]:
     """The command that runs asyncrender as a user's shell would: the installed ``asyncrender``
     script itself, not a version manager's shim in front of it (a benchmark times asyncrender, and

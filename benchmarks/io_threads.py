@@ -20,7 +20,7 @@ from pathlib import Path
 
 import anyio
 
-from benchmarks.common import removals_held, remove_tree, render_listing, write_extracted_corpus
+from benchmarks.common import removals_held, remove_tree, render_listing, use_cores, write_extracted_corpus
 
 
 def _rate(listing: Path, where: Path, io_threads: int) -> float:
@@ -33,8 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--pairs", type=int, default=4)
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:2]))
+    use_cores(2)
     places = [("tmpfs", "/dev/shm")] if os.path.isdir("/dev/shm") else []
     places.append(("work disk", tempfile.gettempdir()))
     with removals_held():

@@ -49,6 +49,7 @@ from benchmarks.common import (
     render_listing,
     settle_disk,
     timed_render,
+    use_cores,
     write_extracted_corpus,
 )
 
@@ -64,11 +65,6 @@ def paired(a: Callable[[], float | None], b: Callable[[], float | None], pairs: 
             raise RuntimeError("a benchmark run failed")
         runs.append((x, y))
     return statistics.median(x / y for x, y in runs), runs
-
-
-def _cores(n: int) -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:n]))
 
 
 def _good(formulas: Sequence[str]) -> list[str]:
@@ -92,11 +88,11 @@ def _bare(formulas: Sequence[str], fmt: Path, where: str | None = None) -> Calla
 def _cli(formulas: Sequence[str], jobs: int, repeat: int, share: bool = True,
          where: str | None = None) -> Callable[[], float | None]:
     def run() -> float | None:
-        _cores(jobs)
+        use_cores(jobs)
         try:
             return tex_corpus.run_cli(formulas, jobs, repeat, share, where)
         finally:
-            _cores(1)
+            use_cores(1)
 
     return run
 
@@ -147,7 +143,7 @@ def run(work: Path, quick: bool, rows: Sequence[str] = ROWS, pairs: int | None =
             _startup_row(s, work)
         if "5" in rows:
             _orchestrator_rows(s, work, quick)
-    _cores(os.cpu_count() or 1)
+    use_cores(os.cpu_count() or 1)
     return s
 
 
@@ -156,7 +152,7 @@ def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
     if not (tex_corpus.CORPUS.exists() and latex_backend.tex_available()):
         s.lines += [f"Rows 1-3 skipped: they need TeX and the shared corpus at {tex_corpus.CORPUS}.", ""]
         return
-    _cores(1)
+    use_cores(1)
     formulas = tex_corpus.load_corpus()
     good = _good(formulas)
     fmt_dir = Path(tempfile.mkdtemp())
@@ -218,7 +214,7 @@ def _tex_rows(s: Section, rows: Sequence[str], pairs: int, quick: bool) -> None:
 
 
 def _startup_row(s: Section, work: Path) -> None:
-    _cores(2)
+    use_cores(2)
     help_s = _seconds([*console_script(), "--help"], 7)
     first_s, whole_s = _time_to_first_job(work, 7)
     s.lines += [f"**4. Start-up** (median of 7 runs each, the installed script run directly): `asyncrender --help` "
@@ -230,7 +226,7 @@ def _startup_row(s: Section, work: Path) -> None:
 
 def _orchestrator_rows(s: Section, work: Path, quick: bool) -> None:
     """Rows 5 and 6: the orchestrator alone, and --resume, on the work disk and on tmpfs."""
-    _cores(2)
+    use_cores(2)
     n_files = 5_000 if quick else 20_000
     listing = write_extracted_corpus(work / "orch", n_files, 1, ["x"])
     places = [("work disk", work)] + ([("tmpfs", Path(tempfile.mkdtemp(dir="/dev/shm")))]

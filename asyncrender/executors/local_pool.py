@@ -102,9 +102,7 @@ class LocalPoolRunner:
 
     def _drop_pool(self) -> None:
         if self._pool is not None:
-            for process in _processes(self._pool):
-                if process.is_alive() and process.pid is not None:
-                    os.kill(process.pid, signal.SIGKILL)
+            _kill_workers(self._pool)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
@@ -181,9 +179,7 @@ class LocalPoolRunner:
         if self._started is not None:
             self._started.wait()  # else a worker it is starting could outlive this
         for pool in self._pools():
-            for process in _processes(pool):
-                if process.is_alive() and process.pid is not None:
-                    os.kill(process.pid, signal.SIGKILL)
+            _kill_workers(pool)
             # Its workers are dead, so waiting costs nothing, and it leaves no management thread
             # for concurrent.futures' exit hook, which races with a closed wake-up pipe on 3.11.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -194,6 +190,12 @@ class LocalPoolRunner:
 
     def _pools(self) -> list[ProcessPoolExecutor]:
         return [*([self._pool] if self._pool is not None else []), *self._quarantine, *self._quarantine_busy]
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    for process in _processes(pool):
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGKILL)
 
 
 async def _wait(future: Future[list[FileOutcome]]) -> list[FileOutcome]:

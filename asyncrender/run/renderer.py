@@ -122,8 +122,7 @@ class AsyncRenderer:
         # twice (listed twice) may have been read before the other copy's write (see _register).
         self._in_flight: dict[str, int] = {}
         self.summary: Summary | None = None
-        self._io_limiter: anyio.CapacityLimiter | None = None  # made in the event loop: _io_threads
-        self._cache_in_memory = False  # on tmpfs (filesystems.in_memory): one I/O thread is faster
+        self._io_limiter: anyio.CapacityLimiter | None = None  # made in _set_up, in the event loop
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -147,7 +146,8 @@ class AsyncRenderer:
         self._cache = await anyio.to_thread.run_sync(
             lambda: DistributedCacheManager(self.cache_dir, fsync=run.fsync))
         await anyio.to_thread.run_sync(self._cache.cleanup_temp_files)
-        self._cache_in_memory = await anyio.to_thread.run_sync(in_memory, self.cache_dir)
+        cache_in_memory = await anyio.to_thread.run_sync(in_memory, self.cache_dir)
+        self._io_limiter = anyio.CapacityLimiter(run.io_thread_count(cache_in_memory))
         await anyio.to_thread.run_sync(sweep_scratch, (scratch_root() or tempfile.gettempdir(), tempfile.gettempdir()))
         renderer = await anyio.to_thread.run_sync(resolve_renderer, self.config.render.renderer)
         version = await anyio.to_thread.run_sync(backend_version, renderer)
@@ -181,8 +181,7 @@ class AsyncRenderer:
         """The threads the per-file cache work runs in (prepare, entry writes): a few of its own
         (``run.io_thread_count``: fewer for a cache in memory), not anyio's default 40, which
         fight over the GIL."""
-        if self._io_limiter is None:
-            self._io_limiter = anyio.CapacityLimiter(self.config.run.io_thread_count(self._cache_in_memory))
+        assert self._io_limiter is not None, "made in _set_up"
         return self._io_limiter
 
     def _make_runner(self) -> JobRunner:
