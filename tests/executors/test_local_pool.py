@@ -15,6 +15,7 @@ import anyio
 import pytest
 
 from asyncrender.executors.local_pool import LocalPoolRunner
+from tests.reliability.support import parent_of
 
 
 def test_workers_that_cannot_start_leave_no_traceback_from_the_starting_thread(
@@ -35,10 +36,6 @@ def test_workers_that_cannot_start_leave_no_traceback_from_the_starting_thread(
     anyio.run(runner.aclose)
 
 
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
 def test_with_another_thread_running_the_workers_come_from_the_forkserver() -> None:
     release = threading.Event()
     other = threading.Thread(target=release.wait)
@@ -48,7 +45,7 @@ def test_with_another_thread_running_the_workers_come_from_the_forkserver() -> N
         runner.start(fork=True)
         assert runner._started is not None and runner._started.wait(60)
         [worker] = runner.worker_pids()
-        assert _parent(worker) != os.getpid()  # the forkserver's child, not ours
+        assert parent_of(worker) != os.getpid()  # the forkserver's child, not ours
     finally:
         release.set()
         other.join()
@@ -65,12 +62,12 @@ from asyncrender.config import Config, RenderSettings, RunSettings
 from asyncrender.executors.local_pool import LocalPoolRunner
 from asyncrender.run.renderer import AsyncRenderer
 from tests.reliability import crashy
+from tests.reliability.support import children
 
 runner = LocalPoolRunner(2, render=crashy.crashy_render)
 runner.start(fork=True)
 workers = runner.worker_pids()
-children = [int(d) for d in os.listdir("/proc") if d.isdigit() and int(d) != os.getpid()
-            and int(Path(f"/proc/{{d}}/stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid()]
+mine = children().get(os.getpid(), [])
 paths = sys.argv[1:]
 config = Config(render=RenderSettings(renderer="mathtext"), run=RunSettings(jobs=2, files_per_job=2))
 statuses = {{}}
@@ -82,7 +79,7 @@ async def main():
             statuses[Path(result.key).name] = result.entry["status"]
 
 anyio.run(main)
-print(json.dumps({{"workers": sorted(workers), "children": sorted(children), "rebuilds": runner.rebuilds,
+print(json.dumps({{"workers": sorted(workers), "children": sorted(mine), "rebuilds": runner.rebuilds,
                   "statuses": statuses, "left": runner.worker_pids()}}))
 """
 
@@ -112,6 +109,7 @@ import os, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from asyncrender.executors.local_pool import LocalPoolRunner
+from tests.reliability.support import parent_of
 
 def no_fork():
     raise BlockingIOError(11, "Resource temporarily unavailable")
@@ -121,7 +119,7 @@ runner = LocalPoolRunner(1)
 runner.start(fork=True)
 assert runner._started.wait(60)
 [worker] = runner.worker_pids()
-parent = int(Path(f"/proc/{{worker}}/stat").read_text().rsplit(")", 1)[1].split()[1])
+parent = parent_of(worker)
 runner.terminate()
 print("forkserver" if parent != os.getpid() else "forked")
 """

@@ -77,6 +77,33 @@ def session_processes(sid: int) -> list[int]:
     return found
 
 
+def children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid (zombies included)."""
+    tree: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            tree.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(name))
+    return tree
+
+
+def descendants(pid: int) -> list[int]:
+    tree, found, todo = children(), [], [pid]
+    while todo:
+        kids = tree.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not)."""
     try:

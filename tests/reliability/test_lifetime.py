@@ -19,31 +19,10 @@ from pathlib import Path
 import pytest
 
 from asyncrender.render.latex import tex_available
-from tests.reliability.support import cli_args, kill_group, run_cli, start_cli, wait_dead
+from tests.reliability.support import cli_args, descendants, kill_group, run_cli, start_cli, wait_dead
 
 pytestmark = pytest.mark.skipif(not tex_available(), reason="needs TeX Live")
 LOOP = r"\def\x{\x}\x"
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
-                continue
-            tree.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(name))
-    return tree
-
-
-def descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        kids = tree.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
 
 
 def _command(pid: int) -> str:
