@@ -6,6 +6,7 @@ No I/O here; ``latex.py`` runs TeX and feeds the results in. See ``latex.py`` fo
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 from collections.abc import Mapping, Sequence
@@ -111,9 +112,12 @@ def _sanitise(block: list[str], nonce: str, last_line: str | None, line_no: int)
 
 
 def _error_block(text: str, start: int) -> list[str]:
-    lines = [x for x in text[start : start + 20000].split("\n", 200)[:200] if not _TRACE.match(x)]
-    block = [lines[0]]
-    for line in lines[1 : _CONTEXT_LINES * 2 + 1]:
+    # Filtered lazily: the block takes a few lines, and a log traced with \tracingassigns has
+    # many trace lines per context line (matching all 200 for each of a run's errors cost more
+    # than scanning the whole log for them).
+    lines = (x for x in text[start : start + 20000].split("\n", 200)[:200] if not _TRACE.match(x))
+    block = [next(lines)]  # the "! " line itself
+    for line in itertools.islice(lines, _CONTEXT_LINES * 2):
         if line.startswith("! ") or (not line.strip() and len(block) > 1 and re.match(r"l\.\d+ ", block[-2])):
             break
         block.append(line)
