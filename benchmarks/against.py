@@ -113,13 +113,8 @@ def main() -> None:
             config.write_text("")
             n = len(items)
         else:
-            lists = []
-            for r in range(REPEAT):
-                (work / f"copy{r}").mkdir()
-                lists.append(tex_corpus.write_papers(formulas, work / f"copy{r}").read_text())
-            listing = work / "all.lst"
-            listing.write_text("".join(lists))
-            config.write_text("[run]\nshare_images = false\n")
+            listing = tex_corpus.write_repeated(formulas, work, REPEAT)
+            config.write_text(tex_corpus.NO_SHARING)
             n = REPEAT * len(formulas)
         ratios = []
         for k in range(args.pairs):

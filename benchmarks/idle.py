@@ -71,13 +71,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
         formulas = tex_corpus.load_corpus()
-        lists = []
-        for r in range(5):
-            (work / f"copy{r}").mkdir()
-            lists.append(tex_corpus.write_papers(formulas, work / f"copy{r}").read_text())
-        listing = work / "all.lst"
-        listing.write_text("".join(lists))
-        (work / "noshare.toml").write_text("[run]\nshare_images = false\n")
+        listing = tex_corpus.write_repeated(formulas, work, 5)
+        (work / "noshare.toml").write_text(tex_corpus.NO_SHARING)
         for k in range(args.runs):
             shutil.rmtree(work / "cache", ignore_errors=True)
             shutil.rmtree(work / "out", ignore_errors=True)

@@ -145,6 +145,22 @@ def write_papers(formulas: Sequence[str], folder: Path) -> Path:
     return lst
 
 
+NO_SHARING = "[run]\nshare_images = false\n"  # settings (TOML) under which every copy is typeset
+
+
+def write_repeated(formulas: Sequence[str], work: Path, repeat: int) -> Path:
+    """The corpus ``repeat`` times over as more papers (``copy<r>/``, ``write_papers`` each) and one
+    list naming them all, ``work/all.lst``."""
+    lists = []
+    for r in range(repeat):
+        folder = work / f"copy{r}"
+        folder.mkdir()
+        lists.append(write_papers(formulas, folder).read_text())
+    listing = work / "all.lst"
+    listing.write_text("".join(lists), encoding="utf-8")
+    return listing
+
+
 def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = True,
             where: str | None = None) -> float | None:
     """(d) formulas/s of ``asyncrender render LIST -c CACHE -o OUT -j N``, whole command timed
@@ -153,17 +169,11 @@ def run_cli(formulas: Sequence[str], jobs: int, repeat: int = 1, share: bool = T
     cache and output in a temp folder in ``where`` (default the system's)."""
     work = Path(tempfile.mkdtemp(dir=where))
     try:
-        lists = []
-        for r in range(repeat):
-            folder = work / f"copy{r}"
-            folder.mkdir()
-            lists.append(write_papers(formulas, folder).read_text())
-        lst = work / "all.lst"
-        lst.write_text("".join(lists), encoding="utf-8")
+        lst = write_repeated(formulas, work, repeat)
         cmd = [*console_script(), "render", str(lst), "-c", str(work / "cache"),
                "-o", str(work / "out"), "-j", str(jobs), "--quiet"]
         if not share:
-            (work / "noshare.toml").write_text("[run]\nshare_images = false\n")
+            (work / "noshare.toml").write_text(NO_SHARING)
             cmd += ["--config", str(work / "noshare.toml")]
         t = time.perf_counter()
         try:

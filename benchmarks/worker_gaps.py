@@ -60,13 +60,7 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
-        lists = []
-        for r in range(args.repeat):
-            folder = work / f"copy{r}"
-            folder.mkdir()
-            lists.append(tex_corpus.write_papers(tex_corpus.load_corpus(), folder).read_text())
-        listing = work / "all.lst"
-        listing.write_text("".join(lists))
+        listing = tex_corpus.write_repeated(tex_corpus.load_corpus(), work, args.repeat)
         os.environ[_TIMES] = str(work / "times.txt")  # the workers inherit it
         seconds = anyio.run(_render, listing, work, args.jobs)
         spans: dict[str, list[tuple[float, float]]] = defaultdict(list)

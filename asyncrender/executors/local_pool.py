@@ -119,11 +119,11 @@ class LocalPoolRunner:
         """Replace a broken pool once, however many jobs saw it break."""
         if generation != self._generation:
             return
-        old = self._current_pool()
-        self._pool = self._new_pool(self.workers)
+        old, self._pool = self._pool, self._new_pool(self.workers)
         self._generation += 1
         self.rebuilds += 1
-        old.shutdown(wait=False, cancel_futures=True)
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, job: RenderJob) -> list[FileOutcome]:
         if self._started is not None and not self._started.is_set():

@@ -83,10 +83,9 @@ def children() -> dict[int, list[int]]:
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
+                tree.setdefault(parent_of(int(name)), []).append(int(name))
+            except OSError:  # ended meanwhile
                 continue
-            tree.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(name))
     return tree
 
 
@@ -100,6 +99,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def parent_of(pid: int) -> int:
+    """The parent pid (``/proc/<pid>/stat``'s field 4: the name, field 2, may hold spaces and ``)``)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat[stat.rindex(")") + 2 :].split()[1])
 
